@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// The `distill` command line: parses arguments and dispatches to one module per command.
+// Only cli/ prints or sets exit codes; library errors arrive here as typed errors.
+import { Command } from 'commander';
+import { doctorReport, packageVersion } from './doctor.js';
+
+const version = packageVersion(new URL('../../../package.json', import.meta.url));
+const program = new Command();
+program
+  .name('distill')
+  .description('Knowledge distillation for small language models: a native engine, recipes, teachers in, students out.')
+  .version(version);
+
+program
+  .command('doctor')
+  .description('print the backend, instruction set, threads and versions distill will use')
+  .action(() => {
+    console.log(doctorReport(version));
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  console.error(`distill: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});

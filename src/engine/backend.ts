@@ -1,0 +1,147 @@
+// The one interface every compute backend implements: a small closed set of ops, each a
+// forward/backward pair over Float32Array views. Code outside src/engine imports only this file
+// (and tensor.ts / select.ts); it never reaches into ref/ or native/ directly.
+//
+// Dimension letters (defined once, as in llm.c): B batch, T time (sequence), C channels,
+// V vocabulary, NH query heads, NKV key/value heads, HS head size, N rows (B*T, flattened),
+// M/N/K the matrix sizes of a GEMM.
+//
+// Conventions shared by every op (see src/engine/README.md):
+// - Outputs first, then inputs, then sizes. Gradients carry a `d` prefix.
+// - Parameter gradients ACCUMULATE (+=) into their buffer; activation gradients are OVERWRITTEN.
+// - All arrays are contiguous row-major; a caller passes `subarray` views, never copies.
+// - Ops do not allocate per call on the native backend; scratch comes from the caller or from
+//   buffers the backend sized once.
+
+export type F32 = Float32Array;
+export type I32 = Int32Array;
+
+/** Rotary embedding conventions. `interleaved`: llama2.c / Meta, pairs (2i, 2i+1).
+ *  `half`: Hugging Face rotate_half, pairs (i, i + HS/2). */
+export type RopeMode = 'interleaved' | 'half';
+
+export interface BackendInfo {
+  /** 'ref' (pure TypeScript) or 'native' (C++ addon). */
+  name: 'ref' | 'native';
+  /** Instruction set the kernels dispatch to: 'avx512' | 'avx2' | 'scalar' | 'js'. */
+  isa: string;
+  /** Worker threads used by the kernels (1 for ref). */
+  threads: number;
+}
+
+export interface Backend extends BackendInfo {
+  /** Sets the number of worker threads (native); ignored by ref. */
+  setThreads(n: number): void;
+
+  // ---------------------------------------------------------------- GEMM
+  /**
+   * C (M,N) = alpha * op(A) · op(B) + beta * C.
+   * op(A) is (M,K): A stored (M,K) when !transA, stored (K,M) when transA.
+   * op(B) is (K,N): B stored (K,N) when !transB, stored (N,K) when transB.
+   * The three layouts a training step needs: NN (dX = dY·W), NT (Y = X·Wᵀ), TN (dW = dYᵀ·X).
+   * beta = 0 means C is not read (NaNs in C do not propagate).
+   */
+  gemm(c: F32, a: F32, b: F32, M: number, N: number, K: number,
+       transA: boolean, transB: boolean, alpha: number, beta: number): void;
+
+  // ---------------------------------------------------------------- embedding
+  /** ids (N) i32, table (V,C) -> out (N,C). Throws on an id outside [0,V). */
+  embeddingForward(out: F32, ids: I32, table: F32, N: number, V: number, C: number): void;
+  /** dTable (V,C) += scatter of dOut (N,C) rows at ids. */
+  embeddingBackward(dTable: F32, dOut: F32, ids: I32, N: number, V: number, C: number): void;
+
+  // ---------------------------------------------------------------- norms
+  /** inp (N,C), weight (C) -> out (N,C), rstd (N) saved for backward.
+   *  out = inp * rstd * weight, rstd = 1/sqrt(mean(inp²) + eps). */
+  rmsnormForward(out: F32, rstd: F32, inp: F32, weight: F32, N: number, C: number, eps: number): void;
+  /** dInp (N,C) overwritten; dWeight (C) accumulated. */
+  rmsnormBackward(dInp: F32, dWeight: F32, dOut: F32, inp: F32, weight: F32, rstd: F32,
+                  N: number, C: number): void;
+  /** inp (N,C), weight (C), bias (C) -> out (N,C), mean (N), rstd (N) (biased variance). */
+  layernormForward(out: F32, mean: F32, rstd: F32, inp: F32, weight: F32, bias: F32,
+                   N: number, C: number, eps: number): void;
+  /** dInp (N,C) overwritten; dWeight, dBias (C) accumulated. */
+  layernormBackward(dInp: F32, dWeight: F32, dBias: F32, dOut: F32, inp: F32, weight: F32,
+                    mean: F32, rstd: F32, N: number, C: number): void;
+
+  // ---------------------------------------------------------------- rotary
+  /**
+   * inp (B,T,NH,HS) -> out (B,T,NH,HS); out may alias inp (in place is allowed).
+   * cos, sin (T,HS/2): the angle of pair i at time t (tables from ropeTables in rope-tables.ts;
+   * pass a subarray starting at the first position for a KV-cache step).
+   * Pair i is (2i, 2i+1) for 'interleaved' and (i, i+HS/2) for 'half'.
+   */
+  ropeForward(out: F32, inp: F32, cos: F32, sin: F32, B: number, T: number, NH: number,
+              HS: number, mode: RopeMode): void;
+  /** dInp = rotation of dOut by the negative angle; dInp may alias dOut. */
+  ropeBackward(dInp: F32, dOut: F32, cos: F32, sin: F32, B: number, T: number, NH: number,
+               HS: number, mode: RopeMode): void;
+
+  // ---------------------------------------------------------------- attention
+  /**
+   * Causal scaled-dot-product attention with grouped-query heads (NH % NKV == 0; query head h
+   * reads kv head floor(h / (NH/NKV))).
+   * q (B,Tq,NH,HS), k (B,Tk,NKV,HS), v (B,Tk,NKV,HS) -> out (B,Tq,NH,HS), lse (B,NH,Tq).
+   * Query t sits at absolute position Tk - Tq + t and sees keys 0..Tk-Tq+t (Tq == Tk in
+   * training; Tq < Tk for a KV-cache step). scale = 1/sqrt(HS). lse is the log-sum-exp of the
+   * scaled scores per query row, kept so the backward recomputes probabilities instead of
+   * storing (Tq,Tk) scores.
+   */
+  attentionForward(out: F32, lse: F32, q: F32, k: F32, v: F32,
+                   B: number, Tq: number, Tk: number, NH: number, NKV: number, HS: number): void;
+  /** dq (B,Tq,NH,HS), dk, dv (B,Tk,NKV,HS) overwritten. out and lse from the forward. */
+  attentionBackward(dq: F32, dk: F32, dv: F32, dOut: F32, q: F32, k: F32, v: F32,
+                    out: F32, lse: F32,
+                    B: number, Tq: number, Tk: number, NH: number, NKV: number, HS: number): void;
+
+  // ---------------------------------------------------------------- activations (n elements)
+  /** out = x * sigmoid(x). out may alias inp. */
+  siluForward(out: F32, inp: F32, n: number): void;
+  siluBackward(dInp: F32, dOut: F32, inp: F32, n: number): void;
+  /** GELU, tanh approximation: 0.5x(1+tanh(√(2/π)(x+0.044715x³))). out may alias inp. */
+  geluForward(out: F32, inp: F32, n: number): void;
+  geluBackward(dInp: F32, dOut: F32, inp: F32, n: number): void;
+  /** out = silu(gate) * up. */
+  swigluForward(out: F32, gate: F32, up: F32, n: number): void;
+  /** dGate, dUp overwritten. */
+  swigluBackward(dGate: F32, dUp: F32, dOut: F32, gate: F32, up: F32, n: number): void;
+
+  // ---------------------------------------------------------------- cross-entropy
+  /**
+   * logits (N,V), targets (N) i32 -> losses (N), lse (N).
+   * losses[i] = lse[i] - logits[i, targets[i]]; rows whose target equals ignoreIndex get
+   * loss 0 (lse is still written). Walks V in chunks with an online max/sum (one pass).
+   * Throws on a target outside [0,V) that is not ignoreIndex.
+   */
+  crossEntropyForward(losses: F32, lse: F32, logits: F32, targets: I32,
+                      N: number, V: number, ignoreIndex: number): void;
+  /**
+   * dLogits (N,V) overwritten = dLosses[i] * (softmax(logits[i]) - onehot(targets[i])); ignored
+   * rows are zero. dLogits may alias logits (in place).
+   */
+  crossEntropyBackward(dLogits: F32, dLosses: F32, logits: F32, lse: F32, targets: I32,
+                       N: number, V: number, ignoreIndex: number): void;
+
+  // ---------------------------------------------------------------- optimizer
+  /**
+   * AdamW in place over n elements, PyTorch semantics (decoupled weight decay, bias correction):
+   * p -= lr*wd*p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²;
+   * p -= lr * (m / (1-b1^step)) / (sqrt(v / (1-b2^step)) + eps). step starts at 1.
+   */
+  adamwStep(params: F32, grads: F32, m: F32, v: F32, n: number, lr: number, beta1: number,
+            beta2: number, eps: number, weightDecay: number, step: number): void;
+
+  // ---------------------------------------------------------------- top-k
+  /** inp (N,V) -> values (N,k) sorted descending, indices (N,k) i32. Ties: lower index first. */
+  topkForward(values: F32, indices: I32, inp: F32, N: number, V: number, k: number): void;
+  /** dInp (N,V) overwritten: zeros except dInp[i, indices[i,j]] = dValues[i,j]. */
+  topkBackward(dInp: F32, dValues: F32, indices: I32, N: number, V: number, k: number): void;
+}
+
+/** Thrown by an op when its arguments cannot be right (sizes, ids out of range). */
+export class EngineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}

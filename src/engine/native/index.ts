@@ -1,0 +1,112 @@
+// Loads the C++ addon (native/, built at install by scripts/build-native.mjs) and exposes it as
+// a Backend. Only argument marshalling lives here: booleans become 0/1, rope modes 0/1.
+// It does not validate sizes (the addon does, and throws a RangeError naming the argument).
+
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Backend, F32, I32, RopeMode } from '../backend.js';
+
+/** The functions the addon exports (native/binding.cpp). */
+export interface NativeAddon {
+  info(): { isa: string; threads: number; cores: number; compiler: string };
+  setThreads(n: number): void;
+  gemm(c: F32, a: F32, b: F32, M: number, N: number, K: number, transA: number, transB: number, alpha: number, beta: number): void;
+  embeddingForward(out: F32, ids: I32, table: F32, N: number, V: number, C: number): void;
+  embeddingBackward(dTable: F32, dOut: F32, ids: I32, N: number, V: number, C: number): void;
+  rmsnormForward(out: F32, rstd: F32, inp: F32, weight: F32, N: number, C: number, eps: number): void;
+  rmsnormBackward(dInp: F32, dWeight: F32, dOut: F32, inp: F32, weight: F32, rstd: F32, N: number, C: number): void;
+  layernormForward(out: F32, mean: F32, rstd: F32, inp: F32, weight: F32, bias: F32, N: number, C: number, eps: number): void;
+  layernormBackward(dInp: F32, dWeight: F32, dBias: F32, dOut: F32, inp: F32, weight: F32, mean: F32, rstd: F32, N: number, C: number): void;
+  ropeForward(out: F32, inp: F32, cos: F32, sin: F32, B: number, T: number, NH: number, HS: number, mode: number): void;
+  ropeBackward(dInp: F32, dOut: F32, cos: F32, sin: F32, B: number, T: number, NH: number, HS: number, mode: number): void;
+  attentionForward(out: F32, lse: F32, q: F32, k: F32, v: F32, B: number, Tq: number, Tk: number, NH: number, NKV: number, HS: number): void;
+  attentionBackward(dq: F32, dk: F32, dv: F32, dOut: F32, q: F32, k: F32, v: F32, out: F32, lse: F32, B: number, Tq: number, Tk: number, NH: number, NKV: number, HS: number): void;
+  siluForward(out: F32, inp: F32, n: number): void;
+  siluBackward(dInp: F32, dOut: F32, inp: F32, n: number): void;
+  geluForward(out: F32, inp: F32, n: number): void;
+  geluBackward(dInp: F32, dOut: F32, inp: F32, n: number): void;
+  swigluForward(out: F32, gate: F32, up: F32, n: number): void;
+  swigluBackward(dGate: F32, dUp: F32, dOut: F32, gate: F32, up: F32, n: number): void;
+  crossEntropyForward(losses: F32, lse: F32, logits: F32, targets: I32, N: number, V: number, ignoreIndex: number): void;
+  crossEntropyBackward(dLogits: F32, dLosses: F32, logits: F32, lse: F32, targets: I32, N: number, V: number, ignoreIndex: number): void;
+  adamwStep(params: F32, grads: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
+  topkForward(values: F32, indices: I32, inp: F32, N: number, V: number, k: number): void;
+  topkBackward(dInp: F32, dValues: F32, indices: I32, N: number, V: number, k: number): void;
+  /** Returns immediately; used by the bench to measure N-API call overhead. */
+  noop(a: F32): void;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+let cached: { addon: NativeAddon | null; error: string | null } | null = null;
+
+/** Path of the built addon: <repo>/build/Release/distill_native.node. */
+export function nativeAddonPath(): string {
+  // dist/src/engine/native -> repo root is four levels up; src/engine/native -> three.
+  for (const up of ['../../../..', '../../..']) {
+    const p = join(here, up, 'build', 'Release', 'distill_native.node');
+    if (existsSync(p)) return p;
+  }
+  return join(here, '../../../..', 'build', 'Release', 'distill_native.node');
+}
+
+/** The raw addon, or null when it is not built or fails to load (see nativeLoadError). */
+export function loadNativeAddon(): NativeAddon | null {
+  if (cached) return cached.addon;
+  const p = nativeAddonPath();
+  if (!existsSync(p)) {
+    cached = { addon: null, error: `addon not built (${p} missing)` };
+    return null;
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    cached = { addon: require(p) as NativeAddon, error: null };
+  } catch (e) {
+    cached = { addon: null, error: `addon at ${p} failed to load: ${(e as Error).message}` };
+  }
+  return cached.addon;
+}
+
+export function nativeLoadError(): string | null {
+  loadNativeAddon();
+  return cached?.error ?? null;
+}
+
+const ropeMode = (m: RopeMode): number => (m === 'interleaved' ? 0 : 1);
+
+/** A Backend over the addon, or null when it is unavailable. */
+export function loadNativeBackend(): Backend | null {
+  const a = loadNativeAddon();
+  if (!a) return null;
+  const info = a.info();
+  const backend: Backend = {
+    name: 'native',
+    isa: info.isa,
+    threads: info.threads,
+    setThreads(n) { a.setThreads(n); backend.threads = a.info().threads; },
+    gemm: (c, x, y, M, N, K, tA, tB, alpha, beta) => a.gemm(c, x, y, M, N, K, tA ? 1 : 0, tB ? 1 : 0, alpha, beta),
+    embeddingForward: a.embeddingForward,
+    embeddingBackward: a.embeddingBackward,
+    rmsnormForward: a.rmsnormForward,
+    rmsnormBackward: a.rmsnormBackward,
+    layernormForward: a.layernormForward,
+    layernormBackward: a.layernormBackward,
+    ropeForward: (out, inp, cos, sin, B, T, NH, HS, mode) => a.ropeForward(out, inp, cos, sin, B, T, NH, HS, ropeMode(mode)),
+    ropeBackward: (dInp, dOut, cos, sin, B, T, NH, HS, mode) => a.ropeBackward(dInp, dOut, cos, sin, B, T, NH, HS, ropeMode(mode)),
+    attentionForward: a.attentionForward,
+    attentionBackward: a.attentionBackward,
+    siluForward: a.siluForward,
+    siluBackward: a.siluBackward,
+    geluForward: a.geluForward,
+    geluBackward: a.geluBackward,
+    swigluForward: a.swigluForward,
+    swigluBackward: a.swigluBackward,
+    crossEntropyForward: a.crossEntropyForward,
+    crossEntropyBackward: a.crossEntropyBackward,
+    adamwStep: a.adamwStep,
+    topkForward: a.topkForward,
+    topkBackward: a.topkBackward,
+  };
+  return backend;
+}
