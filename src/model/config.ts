@@ -1,0 +1,60 @@
+// Model configurations of the two decoder-only families distill runs: Llama (RMSNorm, rotary,
+// grouped-query attention, SwiGLU; covers Mistral and Qwen2-style configs via qkvBias) and
+// GPT-2 (LayerNorm, learned positions, GELU MLP, biases everywhere, tied head).
+// Only the shape of a model lives here; file formats map onto it in src/io/.
+
+import type { RopeMode } from '../engine/backend.js';
+
+export type Family = 'llama' | 'gpt2';
+
+export interface ModelConfig {
+  family: Family;
+  /** C: model width. */
+  dim: number;
+  /** L: transformer blocks. */
+  nLayers: number;
+  /** NH: query heads; head size HS = dim / nHeads. */
+  nHeads: number;
+  /** NKV: key/value heads (NH % NKV == 0); GPT-2 always nHeads. */
+  nKvHeads: number;
+  /** MLP width (Llama: SwiGLU hidden; GPT-2: usually 4*dim). */
+  hiddenDim: number;
+  /** V: vocabulary (rows of the embedding and the head). */
+  vocabSize: number;
+  /** Longest context (GPT-2: rows of the position table; Llama: rope table length). */
+  maxSeqLen: number;
+  /** Norm epsilon (llama2.c 1e-5; HF rms_norm_eps / layer_norm_epsilon). */
+  normEps: number;
+  /** Rotary base (Llama only; 10000 for Llama 2 and llama2.c). */
+  ropeTheta: number;
+  /** Rotary pairing (Llama only): llama2.c checkpoints interleave, HF checkpoints half-split. */
+  ropeMode: RopeMode;
+  /** The output head shares the token embedding. */
+  tiedEmbeddings: boolean;
+  /** Llama family: q/k/v projections carry biases (Qwen2). GPT-2 always has biases. */
+  qkvBias: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export const headSize = (c: ModelConfig): number => c.dim / c.nHeads;
+export const kvDim = (c: ModelConfig): number => (c.dim / c.nHeads) * c.nKvHeads;
+
+/** Throws a ConfigError naming the field when a config cannot describe a model. */
+export function validateConfig(c: ModelConfig, source = 'config'): ModelConfig {
+  const positive = ['dim', 'nLayers', 'nHeads', 'nKvHeads', 'hiddenDim', 'vocabSize', 'maxSeqLen'] as const;
+  for (const k of positive) {
+    if (!Number.isInteger(c[k]) || c[k] <= 0) throw new ConfigError(`${source}: ${k} must be a positive integer, got ${c[k]}`);
+  }
+  if (c.dim % c.nHeads !== 0) throw new ConfigError(`${source}: dim ${c.dim} is not divisible by nHeads ${c.nHeads}`);
+  if (c.nHeads % c.nKvHeads !== 0) throw new ConfigError(`${source}: nHeads ${c.nHeads} is not divisible by nKvHeads ${c.nKvHeads}`);
+  if (headSize(c) % 2 !== 0 && c.family === 'llama') throw new ConfigError(`${source}: head size ${headSize(c)} must be even for rotary embeddings`);
+  if (c.family === 'gpt2' && c.nKvHeads !== c.nHeads) throw new ConfigError(`${source}: gpt2 needs nKvHeads == nHeads, got ${c.nKvHeads} vs ${c.nHeads}`);
+  if (!(c.normEps > 0)) throw new ConfigError(`${source}: normEps must be > 0, got ${c.normEps}`);
+  return c;
+}
