@@ -17,7 +17,7 @@ interface TensorEntry { dtype: 'f32' | 'i32'; shape: number[]; offset: number }
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** test/fixtures, from either test/helpers (source) or dist/test/helpers (compiled). */
-export const fixturesDir = here.includes(`${'dist'}`) ? join(here, '../../../test/fixtures') : join(here, '../fixtures');
+export const fixturesDir = here.endsWith(join('dist', 'test', 'helpers')) ? join(here, '../../../test/fixtures') : join(here, '../fixtures');
 
 /** Loads test/fixtures/<rel>.json/.bin; every returned array is a fresh copy (tests may mutate). */
 export function loadFixture(rel: string): { generator: string; cases: FixtureCase[] } {
