@@ -28,6 +28,11 @@ for (const c of candidates) if (existsSync(c)) { gyp = c; break; }
 try { if (!gyp) gyp = require.resolve('node-gyp/bin/node-gyp.js'); } catch { /* not installed locally */ }
 if (!gyp) { warn('node-gyp not found'); process.exit(0); }
 
+// A missing compiler is the common failure: say so plainly instead of make's error.
+const cxx = process.env.CXX || 'g++';
+const probe = spawnSync(cxx, ['--version'], { stdio: 'ignore' });
+if (probe.status !== 0) { warn(`no working C++ compiler: '${cxx} --version' failed`); process.exit(0); }
+
 const args = [gyp, 'rebuild', '--release', `--jobs=${Math.max(1, (await import('node:os')).cpus().length)}`];
 // Build against the Node headers installed with this Node when present (no download).
 const headers = join(dirname(process.execPath), '..', 'include', 'node', 'node_api.h');
