@@ -1,0 +1,163 @@
+// The recipe schema: one YAML file describes a distillation experiment. Every field is typed,
+// unknown keys are rejected, kinds are discriminated unions (no component named by a free
+// string). Every default says why it is what it is. This file only describes; loading,
+// overrides and file checks live in load.ts.
+import { z } from 'zod';
+
+const pos = z.number().positive();
+const posInt = z.number().int().positive();
+const frac = z.number().min(0).max(1);
+
+/** A scalar over training steps (α, or the KD temperature). A bare number means constant. */
+export const Schedule = z.union([
+  z.number(),
+  z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('constant'), value: z.number() }),
+    // Linear from `start` at step 0 to `end` at `steps` (default: the whole run), then held.
+    z.strictObject({ kind: z.literal('linear'), start: z.number(), end: z.number(), steps: posInt.optional() }),
+    // Warmup-stable-decay: `start`→`value` over `warmup` steps, held, then →`end` over the last
+    // `decayFraction` of the run (the MiniCPM shape, applied to a loss weight).
+    z.strictObject({
+      kind: z.literal('wsd'), start: z.number(), value: z.number(), end: z.number(),
+      warmup: z.number().int().min(0), decayFraction: frac,
+    }),
+  ]),
+], { error: 'expected a number, or a schedule {kind: constant | linear | wsd, ...}' });
+export type Schedule = z.infer<typeof Schedule>;
+
+export const Data = z.strictObject({
+  /** Corpus file: paragraphs separated by blank lines (text) or one JSON object per line (jsonl). */
+  path: z.string().min(1),
+  format: z.enum(['text', 'jsonl']).default('text'), // text is what ../shared/data holds
+  /** JSONL field holding the document text. */
+  field: z.string().default('text'), // the common name in HF datasets exports
+  /** Tokenizer file (llama2.c .bin, SentencePiece .model, HF tokenizer.json). */
+  tokenizer: z.string().min(1),
+  /** Last fraction of documents held out for validation. */
+  validFraction: frac.default(0.1), // the convention of ../shared/data/README.md
+});
+
+export const Teacher = z.discriminatedUnion('kind', [
+  // A model file distill can load: llama2.c .bin, HF folder, or a distill checkpoint.
+  z.strictObject({ kind: z.literal('checkpoint'), path: z.string().min(1) }),
+  // No teacher: hard labels only (the CE baseline of a KD run).
+  z.strictObject({ kind: z.literal('none') }),
+]);
+
+const Arch = {
+  family: z.enum(['llama', 'gpt2']).default('llama'), // llama matches the stories260K teacher
+  dim: posInt,
+  nLayers: posInt,
+  nHeads: posInt,
+  nKvHeads: posInt.optional(), // default: nHeads (no grouping)
+  hiddenDim: posInt,
+  tiedEmbeddings: z.boolean().default(true), // small students spend too much on an untied head
+  maxSeqLen: posInt.optional(), // default: the teacher's, else data seqLen
+};
+
+export const Student = z.discriminatedUnion('kind', [
+  // A fresh student of this shape; vocabulary, norms and rotary follow the teacher/tokenizer.
+  z.strictObject({ kind: z.literal('config'), ...Arch }),
+  // Initialised from the teacher by choosing blocks (DistilBERT-style); embeddings, norms and
+  // head copied.
+  z.strictObject({ kind: z.literal('fromTeacher'), layers: z.array(z.number().int().min(0)).min(1) }),
+  // Continue from a checkpoint.
+  z.strictObject({ kind: z.literal('checkpoint'), path: z.string().min(1) }),
+]);
+
+export const KdLoss = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('forwardKL') }),
+  z.strictObject({ kind: z.literal('reverseKL') }),
+  // Generalized JSD of GKD: β=0 is forward KL, β=1 reverse KL.
+  z.strictObject({ kind: z.literal('jsd'), beta: frac.default(0.5) }), // 0.5: the symmetric JSD
+  z.strictObject({ kind: z.literal('skewForwardKL'), lambda: frac.default(0.1) }), // DistiLLM's choice
+  z.strictObject({ kind: z.literal('skewReverseKL'), lambda: frac.default(0.1) }), // DistiLLM's choice
+  z.strictObject({ kind: z.literal('tvd') }),
+  z.strictObject({ kind: z.literal('mse') }),
+  z.strictObject({ kind: z.literal('softCE') }),
+]);
+
+export const TeacherProcessing = z.strictObject({
+  clip: pos.optional(), // clamp teacher logits to ±clip; off by default (no distortion)
+  labelSmoothing: frac.default(0), // off: the teacher's distribution is already soft
+  topP: z.number().gt(0).max(1).default(1), // 1 = no nucleus truncation
+  topK: posInt.optional(), // no top-k truncation unless asked
+  tail: z.enum(['ignore', 'bucket', 'uniform']).default('bucket'), // keeps dropped mass honest
+});
+
+export const Loss = z.strictObject({
+  /** Weight of hard-label CE: L = α·CE + (1−α)·KD. */
+  alpha: Schedule.default(0.5), // 0.5: the reference runs of the issue (and Hinton et al.)
+  kd: KdLoss.default({ kind: 'forwardKL' }), // the classic Hinton KD objective
+  temperature: Schedule.default(1), // T=1 beat T=2 in the PyTorch reference on this data
+  scaleT2: z.boolean().default(true), // keeps KD gradients comparable across T (Hinton et al.)
+  teacher: TeacherProcessing.default({ labelSmoothing: 0, topP: 1, tail: 'bucket' }),
+  ignoreIndex: z.number().int().default(-1), // never a real token id
+});
+
+export const LrSchedule = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('constant'), warmup: z.number().int().min(0).default(0) }),
+  z.strictObject({
+    kind: z.literal('cosine'),
+    warmup: z.number().int().min(0).default(30), // the reference runs' warmup
+    minRatio: frac.default(0.1), // decay to 10% of peak, as the reference runs
+  }),
+  z.strictObject({
+    kind: z.literal('wsd'),
+    warmup: z.number().int().min(0).default(30),
+    decayFraction: frac.default(0.2), // last 20% decays (MiniCPM)
+    minRatio: frac.default(0),
+  }),
+]);
+
+export const Train = z.strictObject({
+  steps: posInt,
+  batchSize: posInt.default(32), // sequences per optimizer step (the reference runs' 32)
+  seqLen: posInt.default(256), // tokens per sequence (the reference runs' 256)
+  gradAccum: posInt.default(1), // micro-batches per step; batchSize must divide evenly
+  lr: pos.default(5e-3), // tuned for ~100K-param students in the reference runs
+  schedule: LrSchedule.default({ kind: 'cosine', warmup: 30, minRatio: 0.1 }),
+  beta1: frac.default(0.9), // AdamW defaults (PyTorch)
+  beta2: frac.default(0.95), // 0.95 as in nanoGPT/llama for short runs
+  eps: pos.default(1e-8), // PyTorch's default
+  weightDecay: z.number().min(0).default(0.1), // the reference runs' 0.1, matrices only
+  clip: z.number().min(0).default(1.0), // global grad-norm clip; 0 = off
+});
+
+export const Eval = z.strictObject({
+  every: z.number().int().min(0).default(50), // 0 = only at the end
+  maxWindows: posInt.optional(), // default: the whole validation split
+  samples: z.strictObject({
+    prompts: z.array(z.string()).default(['Once upon a time']), // the corpus's usual opening
+    maxTokens: posInt.default(48), // a sentence or two of a story
+    temperature: z.number().min(0).default(0), // greedy: comparable across runs
+  }).default({ prompts: ['Once upon a time'], maxTokens: 48, temperature: 0 }),
+});
+
+export const Monitor = z.strictObject({
+  logEvery: posInt.default(10), // scalars every 10 steps: ~20 points for a 200-step run
+  tensorboard: z.boolean().default(true),
+  progress: z.boolean().default(true),
+});
+
+export const Recipe = z.strictObject({
+  /** Run name: the run directory is <outDir>/<name>. */
+  name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
+  outDir: z.string().default('runs'),
+  seed: z.number().int().min(0).default(0), // fixes init and data order
+  backend: z.enum(['auto', 'ref', 'native']).default('auto'), // auto: native when built
+  threads: posInt.optional(), // default: all cores
+  data: Data,
+  teacher: Teacher,
+  student: Student,
+  loss: Loss.default({
+    alpha: 0.5, kd: { kind: 'forwardKL' }, temperature: 1, scaleT2: true,
+    teacher: { labelSmoothing: 0, topP: 1, tail: 'bucket' }, ignoreIndex: -1,
+  }),
+  train: Train,
+  eval: Eval.default({ every: 50, samples: { prompts: ['Once upon a time'], maxTokens: 48, temperature: 0 } }),
+  monitor: Monitor.default({ logEvery: 10, tensorboard: true, progress: true }),
+});
+
+export type Recipe = z.infer<typeof Recipe>;
+export type RecipeInput = z.input<typeof Recipe>;
