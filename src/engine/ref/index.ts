@@ -1,23 +1,31 @@
-// The reference backend: pure TypeScript, slow and obviously correct — the executable spec.
-// PLACEHOLDER: ops land one file per op group under src/engine/ref/.
+// The reference backend: pure TypeScript, slow and obviously correct — the executable spec that
+// native is tested against. It only wires the per-op files together; each op lives in its file.
 import type { Backend } from '../backend.js';
+import { gemm } from './gemm.js';
+import { embeddingBackward, embeddingForward } from './embedding.js';
+import { layernormBackward, layernormForward, rmsnormBackward, rmsnormForward } from './norms.js';
+import { ropeBackward, ropeForward } from './rope.js';
+import { attentionBackward, attentionForward } from './attention.js';
+import { geluBackward, geluForward, siluBackward, siluForward, swigluBackward, swigluForward } from './activations.js';
+import { crossEntropyBackward, crossEntropyForward } from './cross-entropy.js';
+import { adamwStep } from './adamw.js';
+import { topkBackward, topkForward } from './topk.js';
 
 export function createRefBackend(): Backend {
-  const missing = (op: string) => () => { throw new Error(`ref backend: ${op} not implemented yet`); };
   return {
     name: 'ref', isa: 'js', threads: 1,
     setThreads() { /* single-threaded by design */ },
-    gemm: missing('gemm'),
-    embeddingForward: missing('embeddingForward'), embeddingBackward: missing('embeddingBackward'),
-    rmsnormForward: missing('rmsnormForward'), rmsnormBackward: missing('rmsnormBackward'),
-    layernormForward: missing('layernormForward'), layernormBackward: missing('layernormBackward'),
-    ropeForward: missing('ropeForward'), ropeBackward: missing('ropeBackward'),
-    attentionForward: missing('attentionForward'), attentionBackward: missing('attentionBackward'),
-    siluForward: missing('siluForward'), siluBackward: missing('siluBackward'),
-    geluForward: missing('geluForward'), geluBackward: missing('geluBackward'),
-    swigluForward: missing('swigluForward'), swigluBackward: missing('swigluBackward'),
-    crossEntropyForward: missing('crossEntropyForward'), crossEntropyBackward: missing('crossEntropyBackward'),
-    adamwStep: missing('adamwStep'),
-    topkForward: missing('topkForward'), topkBackward: missing('topkBackward'),
+    gemm,
+    embeddingForward, embeddingBackward,
+    rmsnormForward, rmsnormBackward,
+    layernormForward, layernormBackward,
+    ropeForward, ropeBackward,
+    attentionForward, attentionBackward,
+    siluForward, siluBackward,
+    geluForward, geluBackward,
+    swigluForward, swigluBackward,
+    crossEntropyForward, crossEntropyBackward,
+    adamwStep,
+    topkForward, topkBackward,
   };
 }
