@@ -1,0 +1,107 @@
+// The backward pass of both families: from dLogits (B,T,V) of the last training forward, every
+// parameter gradient ACCUMULATES into model.grads (same layout as params). Activation gradients
+// live in the Activations' scratch. It does not compute the loss (loss.ts) nor zero the grads.
+
+import type { Backend } from '../engine/backend.js';
+import { headSize, kvDim } from './config.js';
+import type { Activations } from './activations.js';
+import { type Model, grad, param } from './model.js';
+import { head } from './forward.js';
+import { ModelError } from './errors.js';
+
+/** dInp (N,I) = dOut (N,O) · w (O,I) (+= when accumulate); dW += dOutᵀ·inp; dBias += Σ rows. */
+function linearBackward(be: Backend, dInp: Float32Array | null, dW: Float32Array, dBias: Float32Array | null,
+  dOut: Float32Array, inp: Float32Array, w: Float32Array, ones: Float32Array,
+  N: number, O: number, I: number, accumulate: boolean): void {
+  if (dInp) be.gemm(dInp, dOut, w, N, I, O, false, false, 1, accumulate ? 1 : 0);
+  be.gemm(dW, dOut, inp, O, I, N, true, false, 1, 1);
+  if (dBias) be.gemm(dBias, ones, dOut, 1, O, N, false, false, 1, 1);
+}
+
+function addInPlace(dst: Float32Array, src: Float32Array): void {
+  for (let i = 0; i < dst.length; i++) dst[i] += src[i];
+}
+
+/**
+ * Backpropagates dLogits (N,V) — it may be acts.logits itself, overwritten in place by
+ * crossEntropyBackward — through the model. Needs the activations of the forward just run on
+ * `acts` (training mode, no cache, not lastOnly). Gradients accumulate into model.grads.
+ */
+export function backward(be: Backend, model: Model, acts: Activations, dLogits: Float32Array): void {
+  const c = model.config;
+  const { tokens, B, T } = acts.last;
+  if (!acts.training) throw new ModelError('backward: activations were created with { training: false }; create them with training: true');
+  if (!tokens) throw new ModelError('backward: no training forward to backpropagate through; call forward (without lastOnly or cache) first');
+  const N = B * T, C = c.dim, H = c.hiddenDim, V = c.vocabSize, L = c.nLayers;
+  const NH = c.nHeads, NKV = c.nKvHeads, HS = headSize(c), Q = NH * HS, KV = kvDim(c);
+  const llama = c.family === 'llama';
+  if (dLogits.length < N * V) throw new ModelError(`backward: dLogits has ${dLogits.length} floats, expected B*T*V = ${N * V}`);
+  const dLog = head(dLogits, N * V);
+  const ones = head(acts.ones, N);
+  const dx = head(acts.dx, N * C), dh = head(acts.dh, N * C), dtmp = head(acts.dtmp, N * C);
+
+  // Head and final norm.
+  const headName = c.tiedEmbeddings ? (llama ? 'tok_embeddings' : 'wte') : 'output';
+  const hf = head(acts.hf, N * C), xL = head(acts.x[L], N * C);
+  linearBackward(be, dh, grad(model, headName), null, dLog, hf, param(model, headName), ones, N, V, C, false);
+  if (llama) be.rmsnormBackward(dx, grad(model, 'norm'), dh, xL, param(model, 'norm'), head(acts.rstdf, N), N, C);
+  else be.layernormBackward(dx, grad(model, 'lnf_w'), grad(model, 'lnf_b'), dh, xL, param(model, 'lnf_w'),
+    head(acts.meanf, N), head(acts.rstdf, N), N, C);
+
+  const half = HS / 2;
+  const cos = llama ? model.ropeCos.subarray(0, T * half) : model.ropeCos;
+  const sin = llama ? model.ropeSin.subarray(0, T * half) : model.ropeSin;
+  const dq = head(acts.dq, N * Q), datt = head(acts.datt, N * Q);
+  const dk = head(acts.dk, N * KV), dv = head(acts.dv, N * KV);
+  const dgate = head(acts.dgate, N * H), dact = head(acts.dact, N * H);
+
+  for (let l = L - 1; l >= 0; l--) {
+    const la = acts.layers[l];
+    const p = (n: string) => param(model, `layers.${l}.${n}`);
+    const g = (n: string) => grad(model, `layers.${l}.${n}`);
+    const x = head(acts.x[l], N * C), xMid = head(la.xMid, N * C);
+    const h1 = head(la.h1, N * C), h2 = head(la.h2, N * C);
+    const act = head(la.act, N * H), gate = head(la.gate, N * H);
+
+    // MLP block: dx is the gradient of this block's output residual.
+    if (llama) {
+      const up = head(la.up, N * H), dup = head(acts.dup, N * H);
+      linearBackward(be, dact, g('w2'), null, dx, act, p('w2'), ones, N, C, H, false);
+      be.swigluBackward(dgate, dup, dact, gate, up, N * H);
+      linearBackward(be, dh, g('w1'), null, dgate, h2, p('w1'), ones, N, H, C, false);
+      linearBackward(be, dh, g('w3'), null, dup, h2, p('w3'), ones, N, H, C, true);
+      be.rmsnormBackward(dtmp, g('ffn_norm'), dh, xMid, p('ffn_norm'), head(la.rstd2, N), N, C);
+    } else {
+      linearBackward(be, dact, g('proj_w'), g('proj_b'), dx, act, p('proj_w'), ones, N, C, H, false);
+      be.geluBackward(dgate, dact, gate, N * H);
+      linearBackward(be, dh, g('fc_w'), g('fc_b'), dgate, h2, p('fc_w'), ones, N, H, C, false);
+      be.layernormBackward(dtmp, g('ln2_w'), g('ln2_b'), dh, xMid, p('ln2_w'), head(la.mean2, N), head(la.rstd2, N), N, C);
+    }
+    addInPlace(dx, dtmp); // dx is now the gradient of xMid
+
+    // Attention block.
+    linearBackward(be, datt, g('wo'), llama ? null : g('bo'), dx, head(la.att, N * Q), p('wo'), ones, N, C, Q, false);
+    be.attentionBackward(dq, dk, dv, datt, head(la.q, N * Q), head(la.k, N * KV), head(la.v, N * KV),
+      head(la.att, N * Q), head(la.lse, N * NH), B, T, T, NH, NKV, HS);
+    if (llama) {
+      be.ropeBackward(dq, dq, cos, sin, B, T, NH, HS, c.ropeMode);
+      be.ropeBackward(dk, dk, cos, sin, B, T, NKV, HS, c.ropeMode);
+    }
+    const hasB = !llama || c.qkvBias;
+    linearBackward(be, dh, g('wq'), hasB ? g('bq') : null, dq, h1, p('wq'), ones, N, Q, C, false);
+    linearBackward(be, dh, g('wk'), hasB ? g('bk') : null, dk, h1, p('wk'), ones, N, KV, C, true);
+    linearBackward(be, dh, g('wv'), hasB ? g('bv') : null, dv, h1, p('wv'), ones, N, KV, C, true);
+    if (llama) be.rmsnormBackward(dtmp, g('attn_norm'), dh, x, p('attn_norm'), head(la.rstd1, N), N, C);
+    else be.layernormBackward(dtmp, g('ln1_w'), g('ln1_b'), dh, x, p('ln1_w'), head(la.mean1, N), head(la.rstd1, N), N, C);
+    addInPlace(dx, dtmp); // dx is now the gradient of x[l]
+  }
+
+  // Embeddings.
+  if (llama) be.embeddingBackward(grad(model, 'tok_embeddings'), dx, tokens, N, V, C);
+  else {
+    be.embeddingBackward(grad(model, 'wte'), dx, tokens, N, V, C);
+    const pos = acts.positions.subarray(0, N);
+    for (let i = 0; i < N; i++) pos[i] = i % T;
+    be.embeddingBackward(grad(model, 'wpe'), dx, pos, N, c.maxSeqLen, C);
+  }
+}

@@ -1,0 +1,14 @@
+// The model room's public surface: configs, the layout table, models, activations, forward,
+// backward, loss and generation. Other rooms import from here; it holds no logic of its own.
+
+export { type Family, type ModelConfig, ConfigError, headSize, kvDim, validateConfig } from './config.js';
+export { type ParamEntry, type ParamLayout, buildLayout, paramView } from './layout.js';
+export { ModelError } from './errors.js';
+export { type Model, createModel, initParams, zeroGradsInPlace, param, grad } from './model.js';
+export { type Activations, type ActivationOptions, type LayerActs, createActivations } from './activations.js';
+export { type KvCache, createKvCache, resetKvCacheInPlace } from './kv-cache.js';
+export { type ForwardOptions, forward } from './forward.js';
+export { backward } from './backward.js';
+export { type LossResult, lossAndGrad, lossOnly } from './loss.js';
+export { type SamplingOptions, type SamplerScratch, argmax, createSamplerScratch, sampleToken, validateSampling } from './sampling.js';
+export { type GenerateOptions, type GenerateResult, type GenerationState, createGenerationState, generate } from './generate.js';
