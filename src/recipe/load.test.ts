@@ -31,7 +31,7 @@ train: {steps: 200}
 test('defaults are filled in and the resolved YAML round-trips', () => {
   const r = loadRecipe(recipeFile(good));
   assert.equal(r.loss.alpha, 0.5);
-  assert.deepEqual(r.loss.kd, { kind: 'forwardKL' });
+  assert.deepEqual(r.loss.kd, { kind: 'forward-kl' });
   assert.equal(r.train.batchSize, 32);
   assert.equal(r.train.lr, 5e-3);
   assert.deepEqual(r.train.schedule, { kind: 'cosine', warmup: 30, minRatio: 0.1 });
@@ -57,7 +57,7 @@ test('a wrong type is rejected with its key path', () => {
 });
 
 test('an unknown loss kind lists the kinds there are', () => {
-  assert.throws(() => loadRecipe(recipeFile(good), ['loss.kd.kind=kl']), /key 'loss\.kd\.kind'.*'forwardKL' \| 'reverseKL' \| 'jsd'/);
+  assert.throws(() => loadRecipe(recipeFile(good), ['loss.kd.kind=kl']), /key 'loss\.kd\.kind'.*'forward-kl' \| 'reverse-kl' \| 'jsd'/);
 });
 
 test('a missing file is named with its key', () => {

@@ -8,18 +8,19 @@ const pos = z.number().positive();
 const posInt = z.number().int().positive();
 const frac = z.number().min(0).max(1);
 
-/** A scalar over training steps (α, or the KD temperature). A bare number means constant. */
+/** A scalar over training steps (α, or the KD temperature). A bare number means constant.
+ *  The shapes are those of src/distill/schedules.ts, which evaluates them. */
 export const Schedule = z.union([
   z.number(),
   z.discriminatedUnion('kind', [
     z.strictObject({ kind: z.literal('constant'), value: z.number() }),
     // Linear from `start` at step 0 to `end` at `steps` (default: the whole run), then held.
     z.strictObject({ kind: z.literal('linear'), start: z.number(), end: z.number(), steps: posInt.optional() }),
-    // Warmup-stable-decay: `start`→`value` over `warmup` steps, held, then →`end` over the last
-    // `decayFraction` of the run (the MiniCPM shape, applied to a loss weight).
+    // Warmup-stable-decay (MiniCPM's shape, applied to a loss weight): initial → peak over
+    // warmupSteps, held stableSteps, → final over decaySteps.
     z.strictObject({
-      kind: z.literal('wsd'), start: z.number(), value: z.number(), end: z.number(),
-      warmup: z.number().int().min(0), decayFraction: frac,
+      kind: z.literal('wsd'), initial: z.number(), peak: z.number(), final: z.number(),
+      warmupSteps: z.number().int().min(0), stableSteps: z.number().int().min(0), decaySteps: z.number().int().min(0),
     }),
   ]),
 ], { error: 'expected a number, or a schedule {kind: constant | linear | wsd, ...}' });
@@ -66,15 +67,15 @@ export const Student = z.discriminatedUnion('kind', [
 ]);
 
 export const KdLoss = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('forwardKL') }),
-  z.strictObject({ kind: z.literal('reverseKL') }),
+  z.strictObject({ kind: z.literal('forward-kl') }),
+  z.strictObject({ kind: z.literal('reverse-kl') }),
   // Generalized JSD of GKD: β=0 is forward KL, β=1 reverse KL.
   z.strictObject({ kind: z.literal('jsd'), beta: frac.default(0.5) }), // 0.5: the symmetric JSD
-  z.strictObject({ kind: z.literal('skewForwardKL'), lambda: frac.default(0.1) }), // DistiLLM's choice
-  z.strictObject({ kind: z.literal('skewReverseKL'), lambda: frac.default(0.1) }), // DistiLLM's choice
+  z.strictObject({ kind: z.literal('skew-forward-kl'), lambda: frac.default(0.1) }), // DistiLLM's choice
+  z.strictObject({ kind: z.literal('skew-reverse-kl'), lambda: frac.default(0.1) }), // DistiLLM's choice
   z.strictObject({ kind: z.literal('tvd') }),
   z.strictObject({ kind: z.literal('mse') }),
-  z.strictObject({ kind: z.literal('softCE') }),
+  z.strictObject({ kind: z.literal('soft-ce') }),
 ]);
 
 export const TeacherProcessing = z.strictObject({
@@ -88,7 +89,7 @@ export const TeacherProcessing = z.strictObject({
 export const Loss = z.strictObject({
   /** Weight of hard-label CE: L = α·CE + (1−α)·KD. */
   alpha: Schedule.default(0.5), // 0.5: the reference runs of the issue (and Hinton et al.)
-  kd: KdLoss.default({ kind: 'forwardKL' }), // the classic Hinton KD objective
+  kd: KdLoss.default({ kind: 'forward-kl' }), // the classic Hinton KD objective
   temperature: Schedule.default(1), // T=1 beat T=2 in the PyTorch reference on this data
   scaleT2: z.boolean().default(true), // keeps KD gradients comparable across T (Hinton et al.)
   teacher: TeacherProcessing.default({ labelSmoothing: 0, topP: 1, tail: 'bucket' }),
@@ -151,7 +152,7 @@ export const Recipe = z.strictObject({
   teacher: Teacher,
   student: Student,
   loss: Loss.default({
-    alpha: 0.5, kd: { kind: 'forwardKL' }, temperature: 1, scaleT2: true,
+    alpha: 0.5, kd: { kind: 'forward-kl' }, temperature: 1, scaleT2: true,
     teacher: { labelSmoothing: 0, topP: 1, tail: 'bucket' }, ignoreIndex: -1,
   }),
   train: Train,
