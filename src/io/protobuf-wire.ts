@@ -1,0 +1,133 @@
+// The protobuf wire format, just enough for TensorBoard events: a writer for varint / fixed64 /
+// fixed32 / length-delimited fields and a reader that walks fields. No schemas, no reflection,
+// no 64-bit integers beyond 2^53 (steps and sizes are far below that); groups are rejected.
+// Hand-written instead of protobufjs: five message types of a frozen schema need ~150 lines,
+// while the package would bring a runtime, Long handling and a second way to describe messages.
+
+export class ProtoWriter {
+  private chunks: Uint8Array[] = [];
+  private size = 0;
+
+  private push(b: Uint8Array): void {
+    this.chunks.push(b);
+    this.size += b.length;
+  }
+
+  private varint(v: number): void {
+    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`protobuf varint must be a safe non-negative integer, got ${v}`);
+    const out: number[] = [];
+    while (v >= 0x80) {
+      out.push((v % 0x80) | 0x80);
+      v = Math.floor(v / 0x80);
+    }
+    out.push(v);
+    this.push(Uint8Array.from(out));
+  }
+
+  private key(field: number, wireType: number): void {
+    this.varint(field * 8 + wireType);
+  }
+
+  /** int32 / int64 / uint64 / enum / bool field (wire type 0), non-negative values only. */
+  uint(field: number, v: number): this {
+    this.key(field, 0);
+    this.varint(v);
+    return this;
+  }
+
+  /** double field (wire type 1, little-endian IEEE 754). */
+  double(field: number, v: number): this {
+    this.key(field, 1);
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setFloat64(0, v, true);
+    this.push(b);
+    return this;
+  }
+
+  /** float field (wire type 5): the value is rounded to f32, as protobuf does. */
+  float(field: number, v: number): this {
+    this.key(field, 5);
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setFloat32(0, v, true);
+    this.push(b);
+    return this;
+  }
+
+  /** bytes / string / nested message field (wire type 2). Strings are UTF-8 encoded. */
+  bytes(field: number, v: Uint8Array | string): this {
+    const b = typeof v === 'string' ? new TextEncoder().encode(v) : v;
+    this.key(field, 2);
+    this.varint(b.length);
+    this.push(b);
+    return this;
+  }
+
+  message(field: number, m: ProtoWriter): this {
+    return this.bytes(field, m.finish());
+  }
+
+  finish(): Uint8Array {
+    const out = new Uint8Array(this.size);
+    let o = 0;
+    for (const c of this.chunks) {
+      out.set(c, o);
+      o += c.length;
+    }
+    return out;
+  }
+}
+
+/** One decoded field: `value` is a number for wire types 0/1/5, the raw bytes for wire type 2. */
+export interface ProtoField {
+  field: number;
+  wireType: 0 | 1 | 2 | 5;
+  /** wire type 0: the integer; 1: the 8 bytes read as f64; 5: the 4 bytes read as f32. */
+  num: number;
+  /** wire type 2: the payload (a view into the input, not a copy). */
+  bytes: Uint8Array;
+}
+
+/** Walks the fields of one message. Throws a plain Error with the byte offset on malformed input. */
+export function* readProtoFields(buf: Uint8Array): Generator<ProtoField> {
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let pos = 0;
+  const varint = (): number => {
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 10; i++) {
+      if (pos >= buf.length) throw new Error(`truncated varint at byte ${pos}`);
+      const b = buf[pos++];
+      result += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) {
+        if (!Number.isSafeInteger(result)) throw new Error(`varint above 2^53 at byte ${pos}`);
+        return result;
+      }
+      mul *= 0x80;
+    }
+    throw new Error(`varint longer than 10 bytes at byte ${pos}`);
+  };
+  const empty = new Uint8Array(0);
+  while (pos < buf.length) {
+    const key = varint();
+    const field = Math.floor(key / 8);
+    const wireType = key % 8;
+    if (wireType === 0) {
+      yield { field, wireType, num: varint(), bytes: empty };
+    } else if (wireType === 1) {
+      if (pos + 8 > buf.length) throw new Error(`truncated fixed64 at byte ${pos}`);
+      yield { field, wireType, num: dv.getFloat64(pos, true), bytes: buf.subarray(pos, pos + 8) };
+      pos += 8;
+    } else if (wireType === 5) {
+      if (pos + 4 > buf.length) throw new Error(`truncated fixed32 at byte ${pos}`);
+      yield { field, wireType, num: dv.getFloat32(pos, true), bytes: buf.subarray(pos, pos + 4) };
+      pos += 4;
+    } else if (wireType === 2) {
+      const n = varint();
+      if (pos + n > buf.length) throw new Error(`length-delimited field ${field} runs past the end (byte ${pos}, length ${n})`);
+      yield { field, wireType, num: n, bytes: buf.subarray(pos, pos + n) };
+      pos += n;
+    } else {
+      throw new Error(`unsupported wire type ${wireType} for field ${field} at byte ${pos}`);
+    }
+  }
+}

@@ -1,0 +1,209 @@
+// Builds the report page from loaded runs: loss curves (runs overlaid, then per run), other
+// scalars, the eval table, the KD-vs-baseline comparison and sample generations. One
+// self-contained HTML string: inline CSS and SVG, no scripts, no external resources.
+
+import { compareKdBaseline, type Comparison } from './compare.js';
+import { finalValLoss, type EvalEntry, type RunData } from './run-files.js';
+import { escapeXml as esc, linePlot, PALETTE } from './svg-plot.js';
+
+export interface ReportHtmlOptions {
+  title?: string;
+  /** y axis of every plot: true, false, or 'auto' (log when all > 0 and max/min >= 10). Default 'auto'. */
+  logY?: boolean | 'auto';
+  /** Newest sample step shown per run, at most this many samples. Default 6. */
+  samplesPerRun?: number;
+  /** Non-loss scalars plotted at most. Default 12: enough for lr, grad norm, rss, throughput. */
+  maxOtherPlots?: number;
+  /** Timestamp printed in the header. Default now (ISO). */
+  generatedAt?: string;
+}
+
+const CSS = `
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:1320px;color:#222;padding:0 16px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+h3{font-size:15px;margin:16px 0 6px}.meta{color:#666;font-size:12px}
+.plots{display:flex;flex-wrap:wrap;gap:12px}.plots svg{border:1px solid #e4e4e4;border-radius:4px}
+svg .grid{stroke:#eee;stroke-width:1}svg .axis{stroke:#444}svg .frame{fill:none;stroke:#888}
+svg text{font:11px system-ui,sans-serif;fill:#333}svg .title{font-size:13px;font-weight:600}
+svg .label{font-size:12px;fill:#555}svg .nodata{fill:#999;font-size:13px}
+table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #ddd;padding:4px 10px;text-align:right}
+th{background:#f5f5f5}td:first-child,th:first-child{text-align:left}
+.better{color:#0a7a2f}.worse{color:#b3261e}.warn{color:#8a5a00;font-size:12px}
+pre{background:#f7f7f7;border:1px solid #e4e4e4;padding:8px;white-space:pre-wrap;word-break:break-word;max-height:320px;overflow:auto}
+.swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:middle}
+`;
+
+const DASH = '—';
+const fmt = (v: number | undefined, digits: number): string => (v === undefined || !Number.isFinite(v) ? DASH : v.toFixed(digits));
+const fmtSigned = (v: number, digits: number): string => (v > 0 ? '+' : v < 0 ? '−' : '') + Math.abs(v).toFixed(digits);
+
+/** 124000000 -> "124.0M", 30500 -> "30.5k". */
+export function formatCount(v: number | undefined): string {
+  if (v === undefined || !Number.isFinite(v)) return DASH;
+  if (v >= 1e9) return `${(v / 1e9).toFixed(2)}B`;
+  if (v >= 1e6) return `${(v / 1e6).toFixed(1)}M`;
+  if (v >= 1e3) return `${(v / 1e3).toFixed(1)}k`;
+  return v.toFixed(0);
+}
+
+/** Loss keys first (train/loss, val/loss, then the rest alphabetically). */
+function lossKeys(runs: RunData[]): string[] {
+  const keys = new Set<string>();
+  for (const r of runs) for (const k of r.metrics.keys()) if (/loss/i.test(k)) keys.add(k);
+  const rank = (k: string): number => (k === 'train/loss' ? 0 : k === 'val/loss' ? 1 : 2);
+  return [...keys].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+function otherKeys(runs: RunData[]): string[] {
+  const keys = new Set<string>();
+  for (const r of runs) for (const k of r.metrics.keys()) if (!/loss/i.test(k)) keys.add(k);
+  return [...keys].sort();
+}
+
+/** One colour per run, the same in every plot and in the runs table. */
+const runColor = (i: number): string => PALETTE[i % PALETTE.length];
+
+function plotsSection(runs: RunData[], o: ReportHtmlOptions): string {
+  const logY = o.logY ?? 'auto';
+  const overlay = (k: string) => runs.flatMap((r, i) => (r.metrics.has(k) ? [{ name: r.name, color: runColor(i), points: r.metrics.get(k)! }] : []));
+  const parts: string[] = ['<h2>Loss curves</h2>'];
+  const lk = lossKeys(runs);
+  if (lk.length === 0) parts.push('<p>No loss metrics found in any metrics.jsonl.</p>');
+  else {
+    parts.push('<h3>Runs compared</h3><div class="plots">');
+    for (const k of lk) {
+      parts.push(linePlot(overlay(k), { title: k, xLabel: 'step', yLabel: 'loss', logY }));
+    }
+    parts.push('</div>');
+    if (runs.length > 1 || lk.length > 1) {
+      parts.push('<h3>Per run</h3><div class="plots">');
+      for (const r of runs) {
+        const series = lk.filter((k) => r.metrics.has(k)).map((k) => ({ name: k, points: r.metrics.get(k)! }));
+        parts.push(linePlot(series, { title: r.name, xLabel: 'step', yLabel: 'loss', logY }));
+      }
+      parts.push('</div>');
+    }
+  }
+  const ok = otherKeys(runs).slice(0, o.maxOtherPlots ?? 12);
+  if (ok.length > 0) {
+    parts.push('<h2>Other scalars</h2><div class="plots">');
+    for (const k of ok) {
+      parts.push(linePlot(overlay(k), { title: k, xLabel: 'step', logY: false, height: 240 }));
+    }
+    parts.push('</div>');
+  }
+  return parts.join('\n');
+}
+
+function evalRow(label: string, kind: string, seed: string, e: EvalEntry | undefined, valLoss: number | undefined, fromMetrics: boolean): string {
+  const ppl = e?.ppl ?? (valLoss !== undefined ? Math.exp(valLoss) : undefined);
+  const cells = [
+    esc(label), esc(kind), esc(seed),
+    fmt(valLoss, 4) + (fromMetrics && valLoss !== undefined ? '*' : ''),
+    fmt(ppl, 2),
+    fmt(e?.klToTeacher, 4),
+    e?.top1Agreement === undefined ? DASH : `${(e.top1Agreement * 100).toFixed(1)}%`,
+    formatCount(e?.params),
+    formatCount(e?.tokensPerSec),
+  ];
+  return `<tr>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
+}
+
+function evalSection(runs: RunData[]): string {
+  const rows: string[] = [];
+  const seenTeachers = new Set<string>();
+  for (const r of runs) {
+    if (!r.teacher) continue;
+    const key = JSON.stringify(r.teacher);
+    if (seenTeachers.has(key)) continue;
+    seenTeachers.add(key);
+    rows.push(evalRow(`teacher${r.teacher.name ? ` (${r.teacher.name})` : ''}`, 'teacher', DASH, r.teacher, r.teacher.valLoss, false));
+  }
+  let anyFromMetrics = false;
+  for (const r of runs) {
+    const fromMetrics = r.student?.valLoss === undefined && finalValLoss(r) !== undefined;
+    anyFromMetrics ||= fromMetrics;
+    rows.push(evalRow(r.name, r.info.kind ?? DASH, r.info.seed === undefined ? DASH : String(r.info.seed), r.student, finalValLoss(r), fromMetrics));
+  }
+  const head = ['model', 'kind', 'seed', 'val loss', 'ppl', 'KL to teacher', 'top-1 agree', 'params', 'tokens/s'];
+  return [
+    '<h2>Evaluation</h2>',
+    `<table class="eval"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>`,
+    ...rows,
+    '</tbody></table>',
+    `<p class="meta">From each run's eval.json; ppl = exp(val loss) where eval.json gives none.${anyFromMetrics ? ' * last val/loss in metrics.jsonl (no eval.json value).' : ''} ${DASH} = not measured.</p>`,
+  ].join('\n');
+}
+
+function comparisonBlock(c: Comparison): string {
+  const rows = c.pairs.map(
+    (p) => `<tr><td>${p.seed}</td><td>${esc(p.kdRun)}</td><td>${esc(p.baselineRun)}</td><td>${p.kdLoss.toFixed(4)}</td><td>${p.baselineLoss.toFixed(4)}</td>` +
+      `<td class="${p.diff < 0 ? 'better' : p.diff > 0 ? 'worse' : ''}">${fmtSigned(p.diff, 4)}</td></tr>`,
+  );
+  const summary = c.n === 0
+    ? 'No pairs: KD and baseline runs need the same seed in run.json.'
+    : `Mean difference ${fmtSigned(c.meanDiff, 4)} over ${c.n} seed${c.n > 1 ? 's' : ''}` +
+      (c.ci95 ? ` (SD ${c.sdDiff.toFixed(4)}, 95% t interval [${fmtSigned(c.ci95[0], 4)}, ${fmtSigned(c.ci95[1], 4)}])` : ' (one pair: no interval)') +
+      `; KD lower in ${c.kdWins} of ${c.n}. Negative = distillation helped.`;
+  return [
+    `<h3>${esc(c.variant)} vs baseline</h3>`,
+    '<table class="compare"><thead><tr><th>seed</th><th>KD run</th><th>baseline run</th><th>KD val loss</th><th>baseline val loss</th><th>KD − baseline</th></tr></thead><tbody>',
+    ...rows,
+    '</tbody></table>',
+    `<p>${summary}</p>`,
+    ...c.unpaired.map((u) => `<p class="warn">not paired: ${esc(u)}</p>`),
+  ].join('\n');
+}
+
+function comparisonSection(runs: RunData[]): string {
+  const cs = compareKdBaseline(runs);
+  if (cs.length === 0) return '<h2>KD vs baseline</h2><p>No run has "kind": "kd" in its run.json; nothing to compare.</p>';
+  return ['<h2>KD vs baseline (paired by seed, final val loss)</h2>', ...cs.map(comparisonBlock)].join('\n');
+}
+
+function samplesSection(runs: RunData[], o: ReportHtmlOptions): string {
+  const parts = ['<h2>Sample generations</h2>'];
+  let any = false;
+  for (const r of runs) {
+    if (r.samples.length === 0) continue;
+    any = true;
+    const last = Math.max(...r.samples.map((s) => s.step));
+    const shown = r.samples.filter((s) => s.step === last).slice(0, o.samplesPerRun ?? 6);
+    parts.push(`<h3>${esc(r.name)} — step ${last}</h3>`);
+    for (const s of shown) {
+      parts.push(`<p class="meta">${esc(s.tag)}${s.prompt !== undefined ? ` — prompt: ${esc(s.prompt)}` : ''}</p><pre>${esc(s.text)}</pre>`);
+    }
+  }
+  if (!any) parts.push('<p>No samples.jsonl in any run.</p>');
+  return parts.join('\n');
+}
+
+function runsSection(runs: RunData[]): string {
+  const rows = runs.map((r, i) => {
+    const warn = r.warnings.map((w) => `<div class="warn">${esc(w)}</div>`).join('');
+    return `<tr><td><span class="swatch" style="background:${runColor(i)}"></span>${esc(r.name)}</td><td>${esc(r.info.kind ?? DASH)}</td>` +
+      `<td>${r.info.seed ?? DASH}</td><td>${esc(r.info.teacher ?? DASH)}</td><td style="text-align:left">${esc(r.dir)}${warn}</td></tr>`;
+  });
+  const recipes = runs.filter((r) => r.recipe !== undefined).map((r) => `<details><summary>${esc(r.name)}: recipe.resolved.yaml</summary><pre>${esc(r.recipe!)}</pre></details>`);
+  return ['<h2>Runs</h2>', '<table><thead><tr><th>run</th><th>kind</th><th>seed</th><th>teacher</th><th>folder</th></tr></thead><tbody>', ...rows, '</tbody></table>', ...recipes].join('\n');
+}
+
+/** The whole report page. */
+export function buildReportHtml(runs: RunData[], o: ReportHtmlOptions = {}): string {
+  const title = o.title ?? `distill report: ${runs.map((r) => r.name).join(', ')}`;
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en"><head><meta charset="utf-8">',
+    `<title>${esc(title)}</title>`,
+    `<style>${CSS}</style></head><body>`,
+    `<h1>${esc(title)}</h1>`,
+    `<p class="meta">Generated ${esc(o.generatedAt ?? new Date().toISOString())} from ${runs.length} run folder${runs.length === 1 ? '' : 's'}.</p>`,
+    runsSection(runs),
+    evalSection(runs),
+    comparisonSection(runs),
+    plotsSection(runs, o),
+    samplesSection(runs, o),
+    '</body></html>',
+    '',
+  ].join('\n');
+}
