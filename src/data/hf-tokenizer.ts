@@ -1,0 +1,158 @@
+// Hugging Face tokenizer.json (byte-level BPE like GPT-2, SentencePiece-style BPE like Llama,
+// and whatever else @huggingface/tokenizers supports) behind distill's Tokenizer interface. The
+// encoding itself is the package's (pure JS, no network); this file only adapts it, picks BOS/EOS
+// and computes identities. It does not read tokenizer_config.json chat templates.
+import { readFileSync } from 'node:fs';
+import { Tokenizer as HfTokenizerImpl } from '@huggingface/tokenizers';
+import { TokenizerError } from './errors.js';
+import { checkIds, type EncodeOptions, type Tokenizer } from './tokenizer.js';
+import { encoderIdentity, vocabIdentity } from './vocab-identity.js';
+
+interface AddedTokenJson { id: number; content: string; special?: boolean }
+interface TokenizerJson {
+  model?: { type?: string; byte_fallback?: boolean };
+  normalizer?: unknown;
+  pre_tokenizer?: unknown;
+  post_processor?: { type?: string; single?: { SpecialToken?: { id: string } }[] } | null;
+  decoder?: { type?: string } | null;
+  added_tokens?: AddedTokenJson[];
+}
+
+// Names tried, in order, when the post-processor does not say which token starts a sequence.
+const BOS_NAMES = ['<s>', '<|begin_of_text|>', '<|startoftext|>', '<bos>', '<|endoftext|>'];
+const EOS_NAMES = ['</s>', '<|end_of_text|>', '<|endoftext|>', '<eos>', '<|im_end|>'];
+
+/** GPT-2's byte <-> printable-unicode table (bytes_to_unicode), inverted: char code -> byte. */
+function unicodeToByte(): Map<number, number> {
+  const map = new Map<number, number>();
+  let extra = 0;
+  for (let b = 0; b < 256; b++) {
+    const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+    map.set(printable ? b : 256 + extra++, b);
+  }
+  return map;
+}
+
+export class HfTokenizer implements Tokenizer {
+  readonly kind = 'hf' as const;
+  readonly vocabSize: number;
+  readonly bosId: number | null;
+  readonly eosId: number | null;
+  private readonly impl: HfTokenizerImpl;
+  private readonly vocab: string[];
+  private readonly special: Set<number>;
+  private readonly byteLevel: Map<number, number> | null;
+  private readonly byteFallback: boolean;
+  private readonly json: TokenizerJson;
+  private vocabHash = '';
+  private encoderHash = '';
+
+  constructor(readonly source: string, json: TokenizerJson) {
+    this.json = json;
+    if (typeof json !== 'object' || json === null || typeof json.model !== 'object') {
+      throw new TokenizerError(source, 'not a Hugging Face tokenizer.json: no "model" object');
+    }
+    try {
+      this.impl = new HfTokenizerImpl(json, {});
+    } catch (e) {
+      throw new TokenizerError(source, `cannot build a tokenizer from this tokenizer.json (model type ${json.model.type ?? '?'}): ${(e as Error).message}`);
+    }
+    const model = this.impl.model;
+    if (model === null) throw new TokenizerError(source, 'tokenizer.json has no model');
+    this.vocab = model.vocab;
+    this.vocabSize = this.vocab.length;
+    for (let id = 0; id < this.vocabSize; id++) {
+      if (typeof this.vocab[id] !== 'string') throw new TokenizerError(source, `tokenizer.json has no token for id ${id} (ids must be dense in [0, ${this.vocabSize}))`);
+    }
+    const added = json.added_tokens ?? [];
+    this.special = new Set(added.filter((t) => t.special).map((t) => t.id));
+    const byName = (names: string[]): number | null => {
+      for (const n of names) {
+        const t = added.find((a) => a.content === n);
+        if (t) return t.id;
+      }
+      return null;
+    };
+    const templBos = json.post_processor?.single?.[0]?.SpecialToken?.id;
+    this.bosId = (templBos !== undefined ? byName([templBos]) : null) ?? byName(BOS_NAMES);
+    this.eosId = byName(EOS_NAMES);
+    this.byteLevel = json.decoder?.type === 'ByteLevel' ? unicodeToByte() : null;
+    this.byteFallback = json.model.byte_fallback === true;
+  }
+
+  static load(path: string): HfTokenizer {
+    let json: TokenizerJson;
+    const text = readFileSync(path, 'utf8');
+    try {
+      json = JSON.parse(text) as TokenizerJson;
+    } catch (e) {
+      throw new TokenizerError(path, `not valid JSON (truncated?): ${(e as Error).message}`);
+    }
+    return new HfTokenizer(path, json);
+  }
+
+  encode(text: string, opts: EncodeOptions = {}): number[] {
+    const ids = text.length === 0 ? [] : this.impl.encode(text, { add_special_tokens: false }).ids;
+    if (opts.bos) {
+      if (this.bosId === null) throw new TokenizerError(this.source, 'this tokenizer has no BOS token');
+      ids.unshift(this.bosId);
+    }
+    if (opts.eos) {
+      if (this.eosId === null) throw new TokenizerError(this.source, 'this tokenizer has no EOS token');
+      ids.push(this.eosId);
+    }
+    return ids;
+  }
+
+  /** Special (added, special=true) tokens produce nothing; no clean-up of spaces, so decode(encode(x)) == x. */
+  decode(ids: readonly number[]): string {
+    checkIds(this, ids);
+    const kept = ids.filter((id) => !this.special.has(id));
+    if (kept.length === 0) return '';
+    return this.impl.decode(kept, { skip_special_tokens: true, clean_up_tokenization_spaces: false });
+  }
+
+  decodeToken(prev: number, id: number): Uint8Array {
+    checkIds(this, [id]);
+    if (this.special.has(id)) return new Uint8Array(0);
+    const tok = this.vocab[id];
+    if (this.byteLevel) {
+      const out = new Uint8Array(tok.length);
+      let n = 0;
+      for (const ch of tok) {
+        const b = this.byteLevel.get(ch.codePointAt(0) as number);
+        if (b === undefined) return Buffer.from(this.impl.decode([id], { clean_up_tokenization_spaces: false }), 'utf8');
+        out[n++] = b;
+      }
+      return out.subarray(0, n);
+    }
+    const m = this.byteFallback ? /^<0x([0-9A-Fa-f]{2})>$/.exec(tok) : null;
+    if (m) return Uint8Array.of(parseInt(m[1], 16));
+    // Generic decoders (Metaspace, Replace+Strip, WordPiece): the text this id adds after prev.
+    if (prev < 0 || this.special.has(prev)) return Buffer.from(this.impl.decode([id], { clean_up_tokenization_spaces: false }), 'utf8');
+    const both = this.impl.decode([prev, id], { clean_up_tokenization_spaces: false });
+    const first = this.impl.decode([prev], { clean_up_tokenization_spaces: false });
+    return Buffer.from(both.startsWith(first) ? both.slice(first.length) : this.impl.decode([id], { clean_up_tokenization_spaces: false }), 'utf8');
+  }
+
+  idToPiece(id: number): string {
+    checkIds(this, [id]);
+    return this.vocab[id];
+  }
+
+  /** Token strings in id order (no scores: BPE tokenizer.json ranks merges instead). */
+  identity(): string {
+    if (this.vocabHash === '') {
+      this.vocabHash = vocabIdentity('hf-tokens', this.vocab.map((t) => ({ bytes: Buffer.from(t, 'utf8'), score: 0 })));
+    }
+    return this.vocabHash;
+  }
+
+  encoderIdentity(): string {
+    if (this.encoderHash === '') {
+      const j = this.json;
+      this.encoderHash = encoderIdentity(this.identity(), JSON.stringify([j.model, j.normalizer ?? null, j.pre_tokenizer ?? null, j.added_tokens ?? []]));
+    }
+    return this.encoderHash;
+  }
+}
