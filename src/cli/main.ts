@@ -3,6 +3,10 @@
 // Only cli/ prints or sets exit codes; library errors arrive here as typed errors.
 import { Command } from 'commander';
 import { doctorReport, packageVersion } from './doctor.js';
+import { registerGenerate } from './generate.js';
+import { registerEval } from './eval.js';
+import { registerInspect } from './inspect.js';
+import { registerReport, registerRun } from './run.js';
 
 const version = packageVersion(new URL('../../../package.json', import.meta.url));
 const program = new Command();
@@ -17,6 +21,12 @@ program
   .action(() => {
     console.log(doctorReport(version));
   });
+
+registerGenerate(program);
+registerEval(program);
+registerInspect(program);
+registerRun(program, version);
+registerReport(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`distill: ${e instanceof Error ? e.message : String(e)}`);

@@ -36,6 +36,8 @@ export const Data = z.strictObject({
   tokenizer: z.string().min(1),
   /** Last fraction of documents held out for validation. */
   validFraction: frac.default(0.1), // the convention of ../shared/data/README.md
+  /** Where token shards are cached (default ~/.cache/distill/shards, shared by every run). */
+  cacheDir: z.string().optional(),
 });
 
 export const Teacher = z.discriminatedUnion('kind', [
@@ -123,6 +125,7 @@ export const Train = z.strictObject({
   eps: pos.default(1e-8), // PyTorch's default
   weightDecay: z.number().min(0).default(0.1), // the reference runs' 0.1, matrices only
   clip: z.number().min(0).default(1.0), // global grad-norm clip; 0 = off
+  checkpointEvery: z.number().int().min(0).default(100), // a resume point every 100 steps; 0 = end only
 });
 
 export const Eval = z.strictObject({

@@ -1,0 +1,84 @@
+// `distill run RECIPE... [key.path=value ...]`: trains each recipe (optionally over several
+// seeds), then prints the comparison table (teacher, each student, KD − baseline paired by
+// seed) and writes one HTML report over all the runs. Printing only; the work is in train/.
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { loadRun } from '../report/run-files.js';
+import { compareKdBaseline } from '../report/compare.js';
+import { writeReport } from '../report/report.js';
+import { runRecipe, type RunSummary } from '../train/run.js';
+import { loadRecipe } from '../recipe/load.js';
+
+interface RunCliOptions { resume?: boolean; overwrite?: boolean; seeds?: string; report?: string }
+
+const f = (v: number | null | undefined, d = 3) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
+
+export function comparisonTable(runs: RunSummary[]): string {
+  const rows: string[][] = [['run', 'kind', 'seed', 'val loss', 'ppl', 'KL→teacher', 'top-1 agree', 'params', 'train tok/s', 'time s']];
+  const teacher = runs.find((r) => r.teacher)?.teacher;
+  if (teacher) rows.push(['teacher', '', '', f(teacher.valLoss), f(Math.exp(teacher.valLoss), 2), '', '', String(teacher.params), '', '']);
+  for (const r of runs) {
+    rows.push([r.name, r.kind, String(r.seed), f(r.student.valLoss), f(Math.exp(r.student.valLoss), 2), f(r.student.klToTeacher),
+      f(r.student.top1Agreement), String(r.student.params), r.tokensPerSec.toFixed(0), r.seconds.toFixed(1)]);
+  }
+  const w = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+  const lines = rows.map((row) => row.map((cell, c) => (c === 0 || c === 1 ? cell.padEnd(w[c]) : cell.padStart(w[c]))).join('  '));
+  lines.splice(1, 0, w.map((n) => '-'.repeat(n)).join('  '));
+  const comps = compareKdBaseline(runs.map((r) => loadRun(r.runDir)));
+  for (const c of comps) {
+    if (c.n === 0) continue;
+    const spread = Number.isFinite(c.sdDiff) ? ` ± ${c.sdDiff.toFixed(3)} (sd)` : '';
+    lines.push('', `KD (${c.variant}) − baseline, paired by seed: ${c.pairs.map((p) => `seed ${p.seed}: ${p.diff >= 0 ? '+' : ''}${p.diff.toFixed(3)}`).join(', ')}`);
+    lines.push(`mean gap ${c.meanDiff >= 0 ? '+' : ''}${c.meanDiff.toFixed(3)}${spread}; KD lower in ${c.kdWins} of ${c.n}`);
+  }
+  return lines.join('\n');
+}
+
+export function registerRun(program: Command, version: string): void {
+  program
+    .command('run')
+    .description('train students from recipes; extra key.path=value arguments override recipe fields')
+    .argument('<args...>', 'recipe files (.yaml), then optional key.path=value overrides')
+    .option('--resume', 'continue each run from its newest checkpoint')
+    .option('--overwrite', 'replace the outputs of an earlier run of the same name')
+    .option('--seeds <list>', 'run each recipe once per seed (comma-separated), named <name>-s<seed>')
+    .option('--report <file>', 'write one HTML report over all runs here')
+    .action((args: string[], o: RunCliOptions) => {
+      const recipes = args.filter((a) => !a.includes('='));
+      const overrides = args.filter((a) => a.includes('='));
+      if (recipes.length === 0) throw new Error('run: name at least one recipe file');
+      const seeds = o.seeds ? o.seeds.split(',').map((s) => {
+        const n = Number(s);
+        if (!Number.isInteger(n) || n < 0) throw new Error(`--seeds: '${s}' is not a non-negative integer`);
+        return n;
+      }) : [null];
+      const summaries: RunSummary[] = [];
+      for (const seed of seeds) {
+        for (const recipePath of recipes) {
+          const extra = seed === null ? [] : [`seed=${seed}`, `name=${loadRecipe(recipePath, overrides, { checkFiles: false }).name}-s${seed}`];
+          const s = runRecipe({ recipePath, overrides: [...overrides, ...extra], resume: o.resume, overwrite: o.overwrite, version });
+          console.log(`${s.name}: val loss ${f(s.student.valLoss)} (${s.kind}, seed ${s.seed}, ${s.seconds.toFixed(1)} s) -> ${s.runDir}`);
+          summaries.push(s);
+        }
+      }
+      console.log('');
+      console.log(comparisonTable(summaries));
+      const report = o.report ?? (summaries.length > 1 ? join(summaries[0].runDir, '..', 'report.html') : join(summaries[0].runDir, 'report.html'));
+      writeReport(summaries.map((s) => s.runDir), report);
+      console.log(`\nreport: ${report}`);
+    });
+}
+
+export function registerReport(program: Command): void {
+  program
+    .command('report')
+    .description('write one self-contained HTML report (curves, eval table, KD vs baseline, samples) over run folders')
+    .argument('<runDirs...>', 'run folders (runs/<name>)')
+    .option('-o, --out <file>', 'output HTML file', 'report.html')
+    .option('--log-y', 'log-scale loss axes')
+    .option('--linear-y', 'linear loss axes')
+    .action((dirs: string[], o: { out: string; logY?: boolean; linearY?: boolean }) => {
+      writeReport(dirs, o.out, { logY: o.logY ? true : o.linearY ? false : 'auto' });
+      console.log(`report: ${o.out}`);
+    });
+}

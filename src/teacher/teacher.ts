@@ -1,0 +1,24 @@
+// The Teacher interface: maps token windows to next-token distributions over a known
+// vocabulary. Sources (a local model today; servers and offline stores later) implement it.
+// It does not compute losses or know about students.
+
+export interface Teacher {
+  /** Rows of the logits it returns (its head size; may exceed the tokenizer's, see padded heads). */
+  readonly vocabSize: number;
+  /** Human-readable source, e.g. 'llama2c-legacy ../shared/data/stories260K/stories260K.bin'. */
+  readonly description: string;
+  /** Largest T it accepts. */
+  readonly maxSeqLen: number;
+  /**
+   * Dense next-token logits (B*T, vocabSize) for tokens (B*T). The returned view is owned by
+   * the teacher and valid until its next call.
+   */
+  logits(tokens: Int32Array, B: number, T: number): Float32Array;
+}
+
+export class TeacherError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TeacherError';
+  }
+}

@@ -1,0 +1,204 @@
+// The one training loop of distill: every recipe (KD with any loss, or hard labels only) runs
+// through it. Per step: draw micro-batches, teacher rows, student forward, α·CE + (1−α)·KD and
+// its gradient, backward, clip, AdamW; log, evaluate, checkpoint. Buffers are sized once.
+// It does not parse recipes or set up files (run.ts does).
+import type { Backend } from '../engine/backend.js';
+import { RandomWindowBatcher, type TokenStream } from '../data/batcher.js';
+import { distillLossForwardBackward, hardCeForwardBackward, scheduleValue, type KdDivergence, type Schedule } from '../distill/index.js';
+import { createEvalScratch, evaluateStudent, type DistillEvalResult } from '../eval/distill-eval.js';
+import { backward, createActivations, forward, zeroGradsInPlace, type Model } from '../model/index.js';
+import { rss, type Monitor } from '../monitor/monitor.js';
+import type { Recipe } from '../recipe/schema.js';
+import type { Teacher } from '../teacher/teacher.js';
+import { clipGradNormInPlace } from './grad-clip.js';
+import { learningRate } from './lr-schedule.js';
+import { AdamW } from './optimizer.js';
+import { TeacherStep } from './teacher-step.js';
+import { loadLatestTrainState, saveTrainState, type TrainState } from './train-state.js';
+
+export interface LoopInputs {
+  be: Backend;
+  recipe: Recipe;
+  student: Model;
+  /** null: hard labels only. Also used for eval metrics when α is 1 throughout. */
+  teacher: Teacher | null;
+  train: TokenStream;
+  val: TokenStream;
+  runDir: string;
+  monitor: Monitor;
+  resume: boolean;
+  /** Stop (with a checkpoint) once this many steps are done, as an interrupted run would. */
+  stopAfterStep?: number;
+}
+
+export interface StepRecord { step: number; loss: number; ce: number; kd: number; lr: number; gradNorm: number }
+
+export interface LoopResult {
+  /** Per-step training losses (of this process; a resumed run starts at its checkpoint). */
+  history: StepRecord[];
+  finalEval: DistillEvalResult;
+  state: TrainState;
+  /** Mean training throughput of this process, tokens/s. */
+  tokensPerSec: number;
+  /** Seconds per op group, summed over the run. */
+  timings: Record<string, number>;
+}
+
+/** A recipe schedule value (a bare number is constant) as the distill/ shape. */
+export function toSchedule(s: Recipe['loss']['alpha'], totalSteps: number): Schedule {
+  if (typeof s === 'number') return { kind: 'constant', value: s };
+  if (s.kind === 'linear') return { ...s, steps: s.steps ?? totalSteps };
+  return s;
+}
+
+export function toDivergence(kd: Recipe['loss']['kd']): KdDivergence {
+  return kd;
+}
+
+/** Never uses the teacher for the loss when α is 1 at every step (a hard-label twin). */
+function alphaAlwaysOne(s: Schedule): boolean {
+  switch (s.kind) {
+    case 'constant': return s.value === 1;
+    case 'linear': return s.start === 1 && s.end === 1;
+    case 'wsd': return s.initial === 1 && s.peak === 1 && s.final === 1;
+  }
+}
+
+export function runTrainingLoop(inp: LoopInputs): LoopResult {
+  const { be, recipe, student, teacher, monitor } = inp;
+  const tr = recipe.train;
+  const steps = tr.steps;
+  const Bm = tr.batchSize / tr.gradAccum;
+  const T = tr.seqLen;
+  const N = Bm * T;
+  const V = student.config.vocabSize;
+  const alphaS = toSchedule(recipe.loss.alpha, steps);
+  const tempS = toSchedule(recipe.loss.temperature, steps);
+  const useTeacher = teacher !== null && !alphaAlwaysOne(alphaS);
+  const divergence = toDivergence(recipe.loss.kd);
+  const ignoreIndex = recipe.loss.ignoreIndex;
+
+  const acts = createActivations(student.config, Bm, T);
+  const dLogits = new Float32Array(N * V);
+  const rowCe = new Float32Array(N), rowKd = new Float32Array(N);
+  const inputs = new Int32Array(N), targets = new Int32Array(N);
+  const teacherStep = useTeacher ? new TeacherStep(teacher, recipe.loss.teacher, N, V) : null;
+  const evalScratch = createEvalScratch(Bm, T);
+  const opt = new AdamW(student.layout, { beta1: tr.beta1, beta2: tr.beta2, eps: tr.eps, weightDecay: tr.weightDecay });
+  const batcher = new RandomWindowBatcher(inp.train, Bm, T, recipe.seed);
+
+  let state: TrainState = { step: 0, draws: 0, tokens: 0 };
+  if (inp.resume) {
+    const restored = loadLatestTrainState(inp.runDir, student, opt);
+    if (restored) {
+      state = restored;
+      for (let i = 0; i < state.draws; i++) batcher.next();
+      monitor.log(`resumed from step ${state.step}`);
+    }
+  }
+
+  const timings: Record<string, number> = { teacher: 0, forward: 0, loss: 0, backward: 0, optimizer: 0, eval: 0 };
+  const clock = () => performance.now() / 1000;
+  const history: StepRecord[] = [];
+  const evaluate = () => {
+    const t0 = clock();
+    const r = evaluateStudent(be, student, acts, teacher, inp.val, Bm, T, evalScratch, recipe.eval.maxWindows);
+    timings.eval += clock() - t0;
+    return r;
+  };
+  const logEval = (step: number, r: DistillEvalResult) => {
+    const s: Record<string, number> = { 'val/loss': r.valLoss };
+    if (r.klToTeacher !== null) s['val/kl_to_teacher'] = r.klToTeacher;
+    if (r.top1Agreement !== null) s['val/top1_agreement'] = r.top1Agreement;
+    monitor.scalars(step, s);
+  };
+
+  const runStart = clock();
+  const tokensAtStart = state.tokens;
+  let window = { t: clock(), tokens: 0, loss: 0, ce: 0, kd: 0, n: 0 };
+  for (let step = state.step; step < steps; step++) {
+    const lr = learningRate(tr.schedule, tr.lr, step, steps);
+    const alpha = scheduleValue(alphaS, step);
+    const temperature = scheduleValue(tempS, step);
+    zeroGradsInPlace(student);
+    let loss = 0, ce = 0, kd = 0;
+    for (let micro = 0; micro < tr.gradAccum; micro++) {
+      const w = batcher.next();
+      state.draws++;
+      for (let b = 0; b < Bm; b++) {
+        for (let t = 0; t < T; t++) {
+          inputs[b * T + t] = w[b * (T + 1) + t];
+          targets[b * T + t] = w[b * (T + 1) + t + 1];
+        }
+      }
+      let t0 = clock();
+      const rows = teacherStep ? teacherStep.rows(inputs, Bm, T, temperature) : null;
+      let t1 = clock();
+      timings.teacher += t1 - t0;
+      const logits = forward(be, student, acts, inputs, Bm, T);
+      t0 = clock();
+      timings.forward += t0 - t1;
+      if (rows) {
+        const r = distillLossForwardBackward(dLogits, rowCe, rowKd, logits, rows, targets, N, V, {
+          alpha, divergence, temperature, scaleT2: recipe.loss.scaleT2, ignoreIndex,
+        });
+        loss += r.loss; ce += r.ce; kd += r.kd;
+      } else {
+        const r = hardCeForwardBackward(dLogits, rowCe, logits, targets, N, V, { ignoreIndex });
+        loss += r.loss; ce += r.loss;
+      }
+      if (tr.gradAccum > 1) {
+        const s = 1 / tr.gradAccum;
+        for (let i = 0; i < dLogits.length; i++) dLogits[i] *= s;
+      }
+      t1 = clock();
+      timings.loss += t1 - t0;
+      backward(be, student, acts, dLogits);
+      timings.backward += clock() - t1;
+    }
+    loss /= tr.gradAccum; ce /= tr.gradAccum; kd /= tr.gradAccum;
+    const t0 = clock();
+    const gradNorm = clipGradNormInPlace(student.grads, tr.clip);
+    opt.stepInPlace(be, student.params, student.grads, lr);
+    timings.optimizer += clock() - t0;
+    state.step = step + 1;
+    state.tokens += tr.batchSize * T;
+    history.push({ step: state.step, loss, ce, kd, lr, gradNorm });
+    if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${state.step}: loss is ${loss}; lower train.lr or raise train.clip`);
+
+    window.tokens += tr.batchSize * T; window.loss += loss; window.ce += ce; window.kd += kd; window.n++;
+    if (state.step % recipe.monitor.logEvery === 0 || state.step === steps) {
+      const now = clock();
+      const scalars: Record<string, number> = {
+        'train/loss': window.loss / window.n,
+        'train/ce_loss': window.ce / window.n,
+        'train/lr': lr,
+        'train/grad_norm': gradNorm,
+        'train/tokens': state.tokens,
+        'train/tokens_per_sec': window.tokens / Math.max(1e-9, now - window.t),
+        'train/alpha': alpha,
+        'train/temperature': temperature,
+        'sys/rss_mb': rss() / 2 ** 20,
+      };
+      if (useTeacher) scalars['train/kd_loss'] = window.kd / window.n;
+      for (const [k, v] of Object.entries(timings)) scalars[`time/${k}_s`] = v;
+      monitor.scalars(state.step, scalars);
+      window = { t: clock(), tokens: 0, loss: 0, ce: 0, kd: 0, n: 0 };
+    }
+    if (recipe.eval.every > 0 && state.step % recipe.eval.every === 0 && state.step !== steps) {
+      logEval(state.step, evaluate());
+    }
+    if (tr.checkpointEvery > 0 && state.step % tr.checkpointEvery === 0 && state.step !== steps) {
+      saveTrainState(inp.runDir, student, opt, state);
+    }
+    if (inp.stopAfterStep !== undefined && state.step >= inp.stopAfterStep) break;
+  }
+  const trainSeconds = clock() - runStart - timings.eval;
+  const finalEval = evaluate();
+  logEval(state.step, finalEval);
+  saveTrainState(inp.runDir, student, opt, state);
+  return {
+    history, finalEval, state, timings,
+    tokensPerSec: (state.tokens - tokensAtStart) / Math.max(1e-9, trainSeconds),
+  };
+}

@@ -1,0 +1,58 @@
+// The teacher side of one training micro-batch: run the teacher, slice a padded head, and apply
+// the recipe's logit processing (clip, smoothing, top-p/top-k with a tail), producing the
+// TeacherRows the loss consumes. Buffers are sized once; nothing is allocated per step.
+import {
+  type TeacherRows, processTeacherLogitsDense, processTeacherLogitsSparse,
+} from '../distill/index.js';
+import type { Recipe } from '../recipe/schema.js';
+import type { Teacher } from '../teacher/teacher.js';
+
+export class TeacherStep {
+  private readonly sliced: Float32Array | null;
+  private readonly dense: Float32Array | null;
+  private readonly ids: Int32Array | null;
+  private readonly logProbs: Float32Array | null;
+  private readonly tail: Float32Array | null;
+  private readonly k: number;
+  private readonly mode: 'raw' | 'dense' | 'sparse';
+
+  constructor(readonly teacher: Teacher, private readonly proc: Recipe['loss']['teacher'], N: number, readonly V: number) {
+    this.sliced = teacher.vocabSize !== V ? new Float32Array(N * V) : null;
+    const truncates = proc.topP < 1 || proc.topK !== undefined;
+    const reshapes = proc.clip !== undefined || proc.labelSmoothing > 0;
+    this.mode = truncates ? 'sparse' : reshapes ? 'dense' : 'raw';
+    this.k = Math.min(V, proc.topK ?? V);
+    this.dense = this.mode === 'dense' ? new Float32Array(N * V) : null;
+    this.ids = this.mode === 'sparse' ? new Int32Array(N * this.k) : null;
+    this.logProbs = this.mode === 'sparse' ? new Float32Array(N * this.k) : null;
+    this.tail = this.mode === 'sparse' ? new Float32Array(N) : null;
+  }
+
+  /** Teacher rows for inputs (B*T) at temperature T. */
+  rows(inputs: Int32Array, B: number, T: number, temperature: number): TeacherRows {
+    const N = B * T, V = this.V;
+    let logits = this.teacher.logits(inputs, B, T);
+    if (this.sliced) {
+      const TV = this.teacher.vocabSize;
+      for (let i = 0; i < N; i++) this.sliced.set(logits.subarray(i * TV, i * TV + V), i * V);
+      logits = this.sliced.subarray(0, N * V);
+    }
+    const options = {
+      temperature, clip: this.proc.clip ?? null, labelSmoothing: this.proc.labelSmoothing,
+      topP: this.proc.topP, tailBucket: this.proc.tail !== 'ignore',
+    };
+    switch (this.mode) {
+      case 'raw':
+        return { kind: 'logits', logits };
+      case 'dense':
+        processTeacherLogitsDense(this.dense!, logits, N, V, options);
+        return { kind: 'logprobs', logProbs: this.dense!.subarray(0, N * V) };
+      case 'sparse':
+        processTeacherLogitsSparse(this.ids!, this.logProbs!, this.tail!, logits, N, V, this.k, options);
+        return {
+          kind: 'sparse', k: this.k, tailMode: this.proc.tail,
+          ids: this.ids!.subarray(0, N * this.k), logProbs: this.logProbs!.subarray(0, N * this.k), tail: this.tail!.subarray(0, N),
+        };
+    }
+  }
+}
