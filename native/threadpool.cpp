@@ -1,11 +1,25 @@
-// Thread pool implementation: workers wait on a generation counter; each job hands out task
-// indices through an atomic counter, so uneven tasks balance themselves.
+// Thread pool implementation: a job is published by bumping the generation in state_; workers
+// and the caller claim task indices from state_ with CAS and count finished tasks in done_, so
+// uneven tasks balance themselves and the caller never waits on a worker that had no task.
 #include "threadpool.h"
 
 #include <cstdlib>
 #include <memory>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+static inline void cpuRelax() { _mm_pause(); }
+#else
+static inline void cpuRelax() {}
+#endif
+
 namespace distill {
+
+namespace {
+constexpr int kPauseSpins = 4000;    // ~tens of µs of pause: back-to-back kernels of a step
+constexpr int kYieldSpins = 20000;   // then yield (the cores may be shared), then sleep
+inline uint32_t genOf(uint64_t s) { return static_cast<uint32_t>(s >> 32); }
+}  // namespace
 
 ThreadPool::ThreadPool(int threads) : nthreads_(threads < 1 ? 1 : threads) {
   for (int i = 1; i < nthreads_; i++) workers_.emplace_back([this, i] { worker(i); });
@@ -14,47 +28,73 @@ ThreadPool::ThreadPool(int threads) : nthreads_(threads < 1 ? 1 : threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lk(mu_);
-    stop_ = true;
-    generation_.fetch_add(1);
+    stop_.store(true);
+    state_.fetch_add(uint64_t{1} << 32);
   }
   cv_.notify_all();
   for (auto& w : workers_) w.join();
 }
 
-void ThreadPool::run(int ntasks, void (*fn)(void*, int, int), void* ctx) {
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    fn_ = fn;
-    ctx_ = ctx;
-    ntasks_ = ntasks;
-    next_.store(0);
-    pending_.store(nthreads_ - 1);
-    generation_.fetch_add(1, std::memory_order_release);
+int ThreadPool::claim(uint32_t gen) {
+  uint64_t s = state_.load(std::memory_order_acquire);
+  const int n = ntasks_.load(std::memory_order_relaxed);
+  for (;;) {
+    if (genOf(s) != gen) return -1;
+    const int t = static_cast<int>(s & 0xffffffffu);
+    if (t >= n) return -1;
+    if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel)) return t;
   }
-  cv_.notify_all();
-  for (int t; (t = next_.fetch_add(1)) < ntasks;) fn(ctx, t, 0);
-  // Wait for the workers to finish their last task (they decrement pending_ when out of work).
-  while (pending_.load(std::memory_order_acquire) > 0) std::this_thread::yield();
+}
+
+void ThreadPool::work(uint32_t gen, int thread) {
+  // fn_/ctx_ of `gen` stay fixed until all its tasks are done, which needs the task we claim.
+  for (int t; (t = claim(gen)) >= 0;) {
+    fn_.load(std::memory_order_relaxed)(ctx_.load(std::memory_order_relaxed), t, thread);
+    done_.fetch_add(1, std::memory_order_release);
+  }
+}
+
+void ThreadPool::run(int ntasks, void (*fn)(void*, int, int), void* ctx) {
+  fn_.store(fn, std::memory_order_relaxed);
+  ctx_.store(ctx, std::memory_order_relaxed);
+  ntasks_.store(ntasks, std::memory_order_relaxed);
+  done_.store(0, std::memory_order_relaxed);
+  // New generation, task counter 0; release publishes fn_/ctx_/ntasks_ with it.
+  const uint64_t next = ((state_.load(std::memory_order_relaxed) >> 32) + 1) << 32;
+  // seq_cst store then load, against the worker's seq_cst sleepers_ increment then state_ load:
+  // either we see its increment and notify, or it sees the new generation and does not sleep.
+  state_.store(next, std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+    std::lock_guard<std::mutex> lk(mu_);
+    cv_.notify_all();
+  }
+  const uint32_t gen = genOf(next);
+  work(gen, 0);
+  for (int spin = 0; done_.load(std::memory_order_acquire) < ntasks; spin++) {
+    if (spin < kPauseSpins) cpuRelax();
+    else std::this_thread::yield();
+  }
 }
 
 void ThreadPool::worker(int id) {
-  uint64_t seen = 0;
+  uint32_t seen = 0;
   for (;;) {
-    // Spin a little before sleeping: back-to-back kernels in a training step arrive within µs.
-    uint64_t g = generation_.load(std::memory_order_acquire);
-    for (int spin = 0; g == seen && spin < 20000; spin++) {
-      std::this_thread::yield();
-      g = generation_.load(std::memory_order_acquire);
+    uint32_t g = genOf(state_.load(std::memory_order_acquire));
+    for (int spin = 0; g == seen && spin < kPauseSpins + kYieldSpins; spin++) {
+      if (spin < kPauseSpins) cpuRelax();
+      else std::this_thread::yield();
+      g = genOf(state_.load(std::memory_order_acquire));
     }
     if (g == seen) {
       std::unique_lock<std::mutex> lk(mu_);
-      cv_.wait(lk, [&] { return generation_.load() != seen; });
-      g = generation_.load();
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      cv_.wait(lk, [&] { return genOf(state_.load(std::memory_order_seq_cst)) != seen; });
+      sleepers_.fetch_sub(1, std::memory_order_acq_rel);
+      g = genOf(state_.load(std::memory_order_acquire));
     }
     seen = g;
-    if (stop_) return;
-    for (int t; (t = next_.fetch_add(1)) < ntasks_;) fn_(ctx_, t, id);
-    pending_.fetch_sub(1, std::memory_order_release);
+    if (stop_.load()) return;
+    work(g, id);
   }
 }
 

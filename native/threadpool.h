@@ -3,9 +3,11 @@
 #pragma once
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace distill {
@@ -19,7 +21,8 @@ class ThreadPool {
 
   int threads() const { return nthreads_; }
   // Runs fn(task, thread) for task in [0, ntasks), tasks handed out dynamically; the calling
-  // thread works too (it is thread 0). Returns when every task is done.
+  // thread works too (it is thread 0). Returns when every task is done. It waits only for tasks,
+  // never for a worker that took none (a descheduled worker cannot stall a job it had no part in).
   // fn is a plain function pointer + context so a call allocates nothing.
   void run(int ntasks, void (*fn)(void* ctx, int task, int thread), void* ctx);
 
@@ -31,22 +34,28 @@ class ThreadPool {
       for (int t = 0; t < ntasks; t++) f(t, 0);
       return;
     }
-    run(ntasks, [](void* c, int task, int thread) { (*static_cast<F*>(c))(task, thread); }, &f);
+    using Fn = std::remove_reference_t<F>;  // F is a reference type for an lvalue callable
+    run(ntasks, [](void* c, int task, int thread) { (*static_cast<Fn*>(c))(task, thread); }, &f);
   }
 
  private:
   void worker(int id);
+  // Claims the next task of job `gen`; -1 when the job has moved on or has no tasks left.
+  int claim(uint32_t gen);
+  void work(uint32_t gen, int thread);
   int nthreads_;
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> next_{0};
-  std::atomic<int> pending_{0};
-  int ntasks_ = 0;
-  void (*fn_)(void*, int, int) = nullptr;
-  void* ctx_ = nullptr;
-  bool stop_ = false;
+  // (generation << 32) | next task index: a worker claims with one CAS, so a late worker of an
+  // old job can never take a task of the next one.
+  std::atomic<uint64_t> state_{0};
+  std::atomic<int> done_{0};
+  std::atomic<int> ntasks_{0};
+  std::atomic<void (*)(void*, int, int)> fn_{nullptr};
+  std::atomic<void*> ctx_{nullptr};
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> stop_{false};
 };
 
 // The process-wide pool the kernels use, created on first use with threads = number of cores

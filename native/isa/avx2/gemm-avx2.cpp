@@ -1,35 +1,61 @@
-// PLACEHOLDER: the scalar loop compiled with avx2 flags until the packed kernel lands.
-// The fallback for CPUs without AVX2; also the placeholder for the SIMD kernels until they land.
-#include "gemm.h"
-#include "threadpool.h"
+// AVX2 GEMM: a 6x16 register-tile micro-kernel (12 ymm accumulators, 2 B vectors, A values
+// broadcast from the packed panel) plugged into the shared packed driver native/gemm-blocked.h.
+// Used on CPUs without AVX-512; packing, blocking and threading live in the driver.
+#include <immintrin.h>
 
-#include <algorithm>
-#include <vector>
+#define GEMM_BLOCKED_NS avx2
+#include "gemm-blocked.h"
+#include "gemm.h"
 
 namespace distill {
 namespace avx2 {
 
-void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const float* A,
-          const float* B, float beta, float* C) {
-  const int rowsPerTask = 16;
-  const int ntasks = (M + rowsPerTask - 1) / rowsPerTask;
-  pool().parallelFor(ntasks, [&](int task, int) {
-    const int i0 = task * rowsPerTask, i1 = std::min(M, i0 + rowsPerTask);
-    for (int i = i0; i < i1; i++) {
-      float* c = C + static_cast<long>(i) * N;
-      if (beta == 0.f) std::fill(c, c + N, 0.f);
-      else if (beta != 1.f) for (int j = 0; j < N; j++) c[j] *= beta;
-      for (int p = 0; p < K; p++) {
-        const float a = alpha * (transA ? A[static_cast<long>(p) * M + i] : A[static_cast<long>(i) * K + p]);
-        if (!transB) {
-          const float* b = B + static_cast<long>(p) * N;
-          for (int j = 0; j < N; j++) c[j] += a * b[j];
-        } else {
-          for (int j = 0; j < N; j++) c[j] += a * B[static_cast<long>(j) * K + p];
-        }
+struct Kernel6x16 {
+  static constexpr int MR = 6, NR = 16;
+  // KC: the 16-wide B micro-panel of 256 k (16 KiB) stays in L1 while 6-tall A panels stream
+  // past it; MC: an A block of ~240 rows x KC (240 KiB) stays in L2; NC: shared B block in L3.
+  static constexpr int KC = 256, MC = 240, NC = 4096;
+
+  __attribute__((noinline)) static void tile(int kc, const float* ap, const float* bp, float* c,
+                                             long ldc, float alpha, float beta) {
+    __m256 acc[MR][2];
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    for (int k = 0; k < kc; k++) {
+      const __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8);
+#pragma GCC unroll 6
+      for (int i = 0; i < MR; i++) {
+        const __m256 a = _mm256_broadcast_ss(ap + i);
+        acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
+        acc[i][1] = _mm256_fmadd_ps(a, b1, acc[i][1]);
+      }
+      ap += MR;
+      bp += NR;
+    }
+    const __m256 va = _mm256_set1_ps(alpha);
+    if (beta == 0.f) {
+#pragma GCC unroll 6
+      for (int i = 0; i < MR; i++) {
+        _mm256_storeu_ps(c + i * ldc, _mm256_mul_ps(va, acc[i][0]));
+        _mm256_storeu_ps(c + i * ldc + 8, _mm256_mul_ps(va, acc[i][1]));
+      }
+    } else {
+      const __m256 vb = _mm256_set1_ps(beta);
+#pragma GCC unroll 6
+      for (int i = 0; i < MR; i++) {
+        float* ci = c + i * ldc;
+        _mm256_storeu_ps(ci, _mm256_fmadd_ps(va, acc[i][0], _mm256_mul_ps(vb, _mm256_loadu_ps(ci))));
+        _mm256_storeu_ps(ci + 8, _mm256_fmadd_ps(va, acc[i][1], _mm256_mul_ps(vb, _mm256_loadu_ps(ci + 8))));
       }
     }
-  });
+  }
+};
+
+void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const float* A,
+          const float* B, float beta, float* C) {
+  blocked::gemm<Kernel6x16>(transA, transB, M, N, K, alpha, A, B, beta, C);
 }
 
 }  // namespace avx2

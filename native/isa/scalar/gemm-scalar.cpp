@@ -1,5 +1,5 @@
 // Portable GEMM: row-parallel, i-k-j loop order so the inner loop streams B and C rows.
-// The fallback for CPUs without AVX2; also the placeholder for the SIMD kernels until they land.
+// The fallback for CPUs without AVX2 and the readable baseline the SIMD kernels are tested against.
 #include "gemm.h"
 #include "threadpool.h"
 
