@@ -1,0 +1,77 @@
+// The non-GEMM op kernels as a table of function pointers, one table per instruction set
+// (native/isa/<isa>/ops-<isa>.cpp); ops() picks the table for activeIsa(). Also the grow-only
+// scratch buffers the kernels use. Argument validation lives in ops-binding.cpp, not here.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace distill {
+
+// AdamW scalars, precomputed in double by the binding the way PyTorch does it (see ops.cpp).
+struct AdamwScalars {
+  float decay;       // 1 - lr * weightDecay
+  float beta1, oneMinusBeta1;
+  float beta2, oneMinusBeta2;
+  float stepSize;    // lr / (1 - beta1^step)
+  float bc2Sqrt;     // sqrt(1 - beta2^step)
+  float eps;
+};
+
+// Shapes as in src/engine/backend.ts. Ids/targets/indices are already range-checked.
+struct OpsTable {
+  void (*embeddingForward)(float* out, const int32_t* ids, const float* table, int N, int C);
+  void (*embeddingBackward)(float* dTable, const float* dOut, const int32_t* ids, int N, int C);
+  void (*rmsnormForward)(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps);
+  void (*rmsnormBackward)(float* dInp, float* dWeight, const float* dOut, const float* inp,
+                          const float* weight, const float* rstd, int N, int C);
+  void (*layernormForward)(float* out, float* mean, float* rstd, const float* inp, const float* weight,
+                           const float* bias, int N, int C, float eps);
+  void (*layernormBackward)(float* dInp, float* dWeight, float* dBias, const float* dOut, const float* inp,
+                            const float* weight, const float* mean, const float* rstd, int N, int C);
+  // mode 0 = interleaved pairs (2i, 2i+1), 1 = half pairs (i, i+HS/2). out may alias inp.
+  void (*ropeForward)(float* out, const float* inp, const float* cos, const float* sin, int B, int T,
+                      int NH, int HS, int mode);
+  void (*ropeBackward)(float* dInp, const float* dOut, const float* cos, const float* sin, int B, int T,
+                       int NH, int HS, int mode);
+  void (*attentionForward)(float* out, float* lse, const float* q, const float* k, const float* v,
+                           int B, int Tq, int Tk, int NH, int NKV, int HS);
+  void (*attentionBackward)(float* dq, float* dk, float* dv, const float* dOut, const float* q,
+                            const float* k, const float* v, const float* out, const float* lse,
+                            int B, int Tq, int Tk, int NH, int NKV, int HS);
+  void (*siluForward)(float* out, const float* inp, size_t n);
+  void (*siluBackward)(float* dInp, const float* dOut, const float* inp, size_t n);
+  void (*geluForward)(float* out, const float* inp, size_t n);
+  void (*geluBackward)(float* dInp, const float* dOut, const float* inp, size_t n);
+  void (*swigluForward)(float* out, const float* gate, const float* up, size_t n);
+  void (*swigluBackward)(float* dGate, float* dUp, const float* dOut, const float* gate, const float* up, size_t n);
+  void (*crossEntropyForward)(float* losses, float* lse, const float* logits, const int32_t* targets,
+                              int N, int V, int ignoreIndex);
+  void (*crossEntropyBackward)(float* dLogits, const float* dLosses, const float* logits, const float* lse,
+                               const int32_t* targets, int N, int V, int ignoreIndex);
+  void (*adamwStep)(float* params, const float* grads, float* m, float* v, size_t n, const AdamwScalars& s);
+  void (*topkForward)(float* values, int32_t* indices, const float* inp, int N, int V, int k);
+  void (*topkBackward)(float* dInp, const float* dValues, const int32_t* indices, int N, int V, int k);
+};
+
+const OpsTable& ops();  // the table for activeIsa()
+
+namespace scalar { const OpsTable& opsTable(); }
+namespace avx2 { const OpsTable& opsTable(); }
+namespace avx512 { const OpsTable& opsTable(); }
+
+// ---- Scratch: grow-only, never shrinks, allocated only when a call needs more than any before.
+// Call scratchReserve from the calling (JS) thread BEFORE pool().parallelFor; inside the tasks,
+// threadScratch(thread) returns that thread's block (64-byte aligned, >= bytesPerThread).
+void scratchReserve(size_t bytesPerThread);
+void* threadScratch(int thread);
+// One shared block (64-byte aligned) for data all tasks of one op read or write in disjoint
+// parts (per-chunk partial sums, attention's D). Same rule: get it before parallelFor.
+void* sharedScratch(size_t bytes);
+
+struct ScratchStats { size_t threadBytes; size_t sharedBytes; uint64_t grows; };
+ScratchStats scratchStats();
+
+// Work below this many elements runs on the calling thread (the pool call costs a few µs).
+constexpr size_t kParallelMin = 32768;
+
+}  // namespace distill
