@@ -1,0 +1,55 @@
+// `distill eval`: mean next-token loss (nats) and perplexity of a model on a text split, over
+// non-overlapping windows (definition in src/eval/perplexity.ts), plus throughput, parameter
+// count and bytes on disk. Printing only; the computation is evalWindows().
+
+import type { Command } from 'commander';
+import { selectBackend } from '../engine/select.js';
+import { loadModelAndTokenizer } from '../eval/load-pair.js';
+import { corpusSplit, evaluatePerplexity, type SplitName } from '../eval/perplexity.js';
+import { backendOption, CliUsageError, intOption } from './generate.js';
+
+interface EvalFlags {
+  model: string;
+  tokenizer: string;
+  data: string;
+  split: string;
+  seqLen?: number;
+  maxWindows?: number;
+  backend?: 'ref' | 'native';
+}
+
+/** Default window: 256 tokens, half of stories260K's 512 context, the figure the reference script records. */
+const DEFAULT_SEQ_LEN = 256;
+
+export function registerEval(program: Command): void {
+  program
+    .command('eval')
+    .description([
+      'mean next-token loss (nats) and perplexity on a text split.',
+      'Tokens: each paragraph (blank-line separated) is BOS + its tokens, concatenated',
+      'in file order; the last 10% of paragraphs are the val split.',
+      'Windows: N tokens give W = floor((N-1)/T) windows; window i has inputs',
+      'tokens[i*T .. i*T+T-1] and targets tokens[i*T+1 .. i*T+T]; the shorter tail',
+      'is dropped; the loss is the mean over all W*T targets.',
+    ].join('\n'))
+    .requiredOption('--model <path>', 'checkpoint: HF folder, distill .safetensors, or llama2.c .bin')
+    .requiredOption('--tokenizer <path>', 'tokenizer: llama2.c .bin, SentencePiece .model, or HF tokenizer.json')
+    .requiredOption('--data <file>', 'text corpus: paragraphs separated by blank lines')
+    .option('--split <name>', 'val | train | all', 'val')
+    .option('--seq-len <n>', `T, tokens per window (default ${DEFAULT_SEQ_LEN}, capped at the model's context)`, intOption('--seq-len', 1))
+    .option('--max-windows <n>', 'score only the first n windows', intOption('--max-windows', 1))
+    .option('--backend <name>', 'ref | native (default: $DISTILL_BACKEND, else native when built)', backendOption)
+    .action((f: EvalFlags) => {
+      if (f.split !== 'val' && f.split !== 'train' && f.split !== 'all') throw new CliUsageError(`--split must be val, train or all, got '${f.split}'`);
+      const be = selectBackend(f.backend);
+      const { checkpoint, model, tokenizer } = loadModelAndTokenizer(f.model, f.tokenizer);
+      const tokens = corpusSplit(f.data, tokenizer, f.split as SplitName);
+      const seqLen = f.seqLen ?? Math.min(DEFAULT_SEQ_LEN, checkpoint.config.maxSeqLen);
+      const r = evaluatePerplexity(be, model, tokens, { seqLen, maxWindows: f.maxWindows });
+      console.log(`model: ${checkpoint.path} (${checkpoint.source}, ${model.layout.total} parameters, ${checkpoint.bytesOnDisk} bytes on disk)`);
+      console.log(`data: ${f.data} split ${f.split}: ${tokens.length} tokens, ${r.windows} windows of ${r.seqLen} (${r.tokensScored} targets scored)`);
+      console.log(`loss: ${r.meanLoss.toFixed(6)} nats/token`);
+      console.log(`perplexity: ${r.perplexity.toFixed(4)}`);
+      console.log(`speed: ${Math.round(r.tokensPerSecond)} tokens/s on ${be.name} (${be.isa}, ${be.threads} threads), ${r.seconds.toFixed(2)} s`);
+    });
+}

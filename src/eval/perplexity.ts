@@ -1,0 +1,89 @@
+// Mean next-token loss and perplexity of a model over a token stream, cut into non-overlapping
+// windows by src/data's evalWindows. Windowing (shared with scripts/ref-eval-stories260k.py):
+//   N tokens, T = seqLen, W = floor((N - 1) / T) windows (capped by maxWindows);
+//   window i: inputs tokens[i*T .. i*T+T-1], targets tokens[i*T+1 .. i*T+T];
+//   the tail with fewer than T targets is DROPPED; loss = mean over all W*T targets, in nats.
+// Every window starts with an empty context (no carry-over between windows).
+// It does not tokenize or read files; callers pass token ids (see corpusSplit below for text).
+
+import type { Backend } from '../engine/backend.js';
+import { evalWindowCount, evalWindows, tokenizeCorpus, type TokenStream, type Tokenizer } from '../data/index.js';
+import { createActivations, lossOnly, type Model } from '../model/index.js';
+
+export class EvalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EvalError';
+  }
+}
+
+export interface PerplexityOptions {
+  /** T: tokens per window (inputs), at most the model's maxSeqLen. */
+  seqLen: number;
+  /** Score only the first this-many windows (default: all). */
+  maxWindows?: number;
+  /** Windows per forward pass (default 8: enough rows to keep the GEMMs busy, small activations). */
+  batchSize?: number;
+}
+
+export interface PerplexityResult {
+  /** Mean next-token cross-entropy over all scored targets (nats/token). */
+  meanLoss: number;
+  /** exp(meanLoss). */
+  perplexity: number;
+  windows: number;
+  seqLen: number;
+  /** Targets scored: windows * seqLen. */
+  tokensScored: number;
+  /** Wall time of the forward passes (s) and the resulting throughput. */
+  seconds: number;
+  tokensPerSecond: number;
+}
+
+export type SplitName = 'train' | 'val' | 'all';
+
+/** Token ids of a corpus split per shared/data/README.md (src/data tokenizeCorpus: BOS + tokens per paragraph, last 10% val). */
+export function corpusSplit(path: string, tok: Tokenizer, split: SplitName): Uint32Array {
+  const c = tokenizeCorpus(path, tok);
+  if (split === 'train') return c.train;
+  if (split === 'val') return c.val;
+  const all = new Uint32Array(c.train.length + c.val.length);
+  all.set(c.train);
+  all.set(c.val, c.train.length);
+  return all;
+}
+
+/** Scores `tokens` window by window (see the file header for the exact definition). */
+export function evaluatePerplexity(be: Backend, model: Model, tokens: TokenStream, opts: PerplexityOptions): PerplexityResult {
+  const T = opts.seqLen;
+  const c = model.config;
+  if (!Number.isInteger(T) || T < 1 || T > c.maxSeqLen) throw new EvalError(`seqLen must be an integer in [1, ${c.maxSeqLen}] (the model's context), got ${T}`);
+  if (opts.maxWindows !== undefined && (!Number.isInteger(opts.maxWindows) || opts.maxWindows < 1)) throw new EvalError(`maxWindows must be a positive integer, got ${opts.maxWindows}`);
+  for (let i = 0; i < tokens.length; i++) {
+    if (tokens[i] < 0 || tokens[i] >= c.vocabSize) throw new EvalError(`token ${tokens[i]} at position ${i} is outside the model's vocabulary [0, ${c.vocabSize}); is the tokenizer the model's?`);
+  }
+  let W = evalWindowCount(tokens.length, T);
+  if (W === 0) throw new EvalError(`${tokens.length} tokens make no window of ${T} inputs + ${T} targets; need at least ${T + 1} tokens (lower --seq-len or give more text)`);
+  if (opts.maxWindows !== undefined) W = Math.min(W, opts.maxWindows);
+  const Bmax = Math.max(1, Math.min(opts.batchSize ?? 8, W));
+  const acts = createActivations(c, Bmax, T, { training: true });
+  const inputs = new Int32Array(Bmax * T), targets = new Int32Array(Bmax * T);
+  let sum = 0, done = 0;
+  const t0 = process.hrtime.bigint();
+  for (const batch of evalWindows(tokens, Bmax, T, 'evaluation tokens')) {
+    const B = Math.min(batch.rows, W - done);
+    for (let b = 0; b < B; b++) {
+      const row = batch.data.subarray(b * (T + 1), (b + 1) * (T + 1));
+      inputs.set(row.subarray(0, T), b * T);
+      targets.set(row.subarray(1), b * T);
+    }
+    const r = lossOnly(be, model, acts, inputs.subarray(0, B * T), targets.subarray(0, B * T), B, T);
+    sum += r.loss * r.count;
+    done += B;
+    if (done >= W) break;
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const scored = W * T;
+  const meanLoss = sum / scored;
+  return { meanLoss, perplexity: Math.exp(meanLoss), windows: W, seqLen: T, tokensScored: scored, seconds, tokensPerSecond: scored / Math.max(seconds, 1e-9) };
+}

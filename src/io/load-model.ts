@@ -1,0 +1,80 @@
+// One entry point for every model file distill reads: detects the format of a path (HF folder,
+// distill .safetensors checkpoint, llama2.c file) and returns config + params in our layout.
+// It does not pick a backend or build the model; src/model/ does that from what this returns.
+
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ModelConfig } from '../model/config.js';
+import { checkpointFromSafetensors, CHECKPOINT_FILE } from './checkpoint.js';
+import { FormatError } from './errors.js';
+import { readHfFolder } from './hf.js';
+import { looksLikeLlama2c, parseLlama2c } from './llama2c.js';
+import { parseSafetensors } from './safetensors.js';
+
+export type CheckpointSource = 'hf' | 'distill' | 'llama2c-legacy' | 'llama2c-v1' | 'llama2c-v2';
+
+export interface LoadedCheckpoint {
+  config: ModelConfig;
+  params: Float32Array;
+  /** Which reader produced it. */
+  source: CheckpointSource;
+  /** The path it was read from. */
+  path: string;
+  /** Bytes of the weight files on disk. */
+  bytesOnDisk: number;
+}
+
+const WHAT = 'a Hugging Face folder (config.json), a distill .safetensors checkpoint, or a llama2.c .bin (magic \'ak42\' or legacy header)';
+
+function firstBytes(path: string, n: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(n);
+    const got = readSync(fd, b, 0, n, 0);
+    return b.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function folderBytes(dir: string): number {
+  let total = 0;
+  for (const n of ['model.safetensors', 'model.safetensors.index.json']) if (existsSync(join(dir, n))) total += statSync(join(dir, n)).size;
+  const index = join(dir, 'model.safetensors.index.json');
+  if (existsSync(index)) {
+    const map = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: Record<string, string> }).weight_map ?? {};
+    for (const shard of new Set(Object.values(map))) if (existsSync(join(dir, shard))) total += statSync(join(dir, shard)).size;
+  }
+  return total;
+}
+
+/** Loads any checkpoint distill understands; throws a FormatError naming the path otherwise. */
+export function loadCheckpoint(path: string): LoadedCheckpoint {
+  if (!existsSync(path)) throw new FormatError(path, `no such file or folder; expected ${WHAT}`);
+  if (statSync(path).isDirectory()) {
+    if (existsSync(join(path, 'config.json'))) {
+      return { ...readHfFolder(path), source: 'hf', path, bytesOnDisk: folderBytes(path) };
+    }
+    if (existsSync(join(path, CHECKPOINT_FILE))) return loadCheckpoint(join(path, CHECKPOINT_FILE));
+    throw new FormatError(path, `folder has neither config.json nor ${CHECKPOINT_FILE}; expected ${WHAT}`);
+  }
+  const size = statSync(path).size;
+  const head = firstBytes(path, 64);
+  if (path.endsWith('.safetensors')) {
+    const f = parseSafetensors(path, readFileSync(path));
+    return { ...checkpointFromSafetensors(f), source: 'distill', path, bytesOnDisk: size };
+  }
+  if (looksLikeLlama2c(head)) {
+    const m = parseLlama2c(path, readFileSync(path));
+    const source: CheckpointSource = m.version === 'legacy' ? 'llama2c-legacy' : m.version === 1 ? 'llama2c-v1' : 'llama2c-v2';
+    return { config: m.config, params: m.params, source, path, bytesOnDisk: size };
+  }
+  if (head.length >= 8) {
+    const hl = Number(head.readBigUInt64LE(0));
+    if (hl > 1 && hl < size && head[8] === 0x7b /* '{' */) {
+      const f = parseSafetensors(path, readFileSync(path));
+      return { ...checkpointFromSafetensors(f), source: 'distill', path, bytesOnDisk: size };
+    }
+  }
+  throw new FormatError(path, `unrecognised checkpoint (first bytes ${head.subarray(0, 8).toString('hex')}); expected ${WHAT}`);
+}

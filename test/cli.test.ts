@@ -1,0 +1,90 @@
+// The `distill` command line end to end (spawns dist/src/cli/main.js): generate on stories260K
+// with both tokenizer files, with and without the KV cache, on every available backend; inspect;
+// eval on a few windows; and the one-line `distill: <message>` errors with exit code 1.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { availableBackends } from '../src/engine/select.js';
+import { fixturesDir } from './helpers/fixtures.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..'); // dist/test -> repo root
+const MAIN = join(root, 'dist', 'src', 'cli', 'main.js');
+const S = '../shared/data/stories260K';
+
+function distill(args: string[], backend?: string): { code: number | null; stdout: string; stderr: string } {
+  const env = { ...process.env };
+  if (backend) env.DISTILL_BACKEND = backend;
+  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: root, env, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+// shared/data/README.md: greedy decoding from "Once upon a time" must continue with this sentence,
+// which is 27 tokens after the prompt in tok512 (counted with tokenizer.encode).
+const README_TEXT = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park.';
+
+for (const be of availableBackends().map((b) => b.name)) {
+  for (const tok of ['tok512.bin', 'tok512.model']) {
+    for (const kv of [true, false]) {
+      test(`generate on ${be} with ${tok}, ${kv ? 'KV cache' : 'no KV cache'}: the README continuation`, () => {
+        const r = distill(['generate', '--model', `${S}/stories260K.bin`, '--tokenizer', `${S}/${tok}`, '--prompt', 'Once upon a time',
+          '--temperature', '0', '--max-tokens', '27', ...(kv ? [] : ['--no-kv-cache'])], be);
+        assert.equal(r.stderr, '');
+        assert.equal(r.code, 0);
+        assert.equal(r.stdout, README_TEXT + '\n');
+      });
+    }
+  }
+}
+
+test('generate: the same seed samples the same text, another seed other text', () => {
+  const args = ['generate', '--model', `${S}/stories260K.bin`, '--tokenizer', `${S}/tok512.bin`, '--prompt', 'The cat', '--temperature', '1', '--top-k', '40', '--top-p', '0.9', '--max-tokens', '20'];
+  const a = distill([...args, '--seed', '1']), b = distill([...args, '--seed', '1']), c = distill([...args, '--seed', '2']);
+  assert.equal(a.code, 0, a.stderr);
+  assert.ok(a.stdout.startsWith('The cat'));
+  assert.equal(a.stdout, b.stdout);
+  assert.notEqual(a.stdout, c.stdout);
+});
+
+test('inspect prints config, parameter table, total and bytes', () => {
+  const r = distill(['inspect', `${S}/stories260K.bin`]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /format: llama2c-legacy/);
+  assert.match(r.stdout, /dim: 64\n/);
+  assert.match(r.stdout, /layers\.0\.wq\s+\[64, 64\]\s+4096\n/);
+  assert.match(r.stdout, /layers\.4\.w1\s+\[172, 64\]\s+11008\n/);
+  assert.match(r.stdout, /total parameters: 260032\n/);
+  assert.match(r.stdout, /bytes on disk: 1056540/);
+});
+
+test('eval on the first window matches the PyTorch reference', () => {
+  // firstWindowsLoss["1"] from scripts/ref-eval-stories260k.py (test/fixtures/eval/stories260k-val.json).
+  const want = (JSON.parse(readFileSync(join(fixturesDir, 'eval', 'stories260k-val.json'), 'utf8')) as { firstWindowsLoss: Record<string, number> }).firstWindowsLoss['1'];
+  const r = distill(['eval', '--model', `${S}/stories260K.bin`, '--tokenizer', `${S}/tok512.model`, '--data', '../shared/data/tinystories/stories.txt', '--max-windows', '1']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /split val: 40994 tokens, 1 windows of 256 \(256 targets scored\)/);
+  assert.match(r.stdout, /260032 parameters, 1056540 bytes on disk/);
+  const loss = Number(/loss: ([\d.]+) nats\/token/.exec(r.stdout)?.[1]);
+  assert.ok(Math.abs(loss - want) / want <= 1e-4, `loss ${loss} vs ${want}`);
+  assert.match(r.stdout, /perplexity: [\d.]+\n/);
+  assert.match(r.stdout, /speed: \d+ tokens\/s/);
+});
+
+test('errors: one line `distill: <message>`, exit 1, no stack trace', () => {
+  const cases: [string[], RegExp][] = [
+    [['generate', '--model', `${S}/stories260K.bin`, '--tokenizer', 'no/such/tok.model', '--prompt', 'x'], /^distill: no\/such\/tok\.model: no such tokenizer file\n$/],
+    [['generate', '--model', `${S}/stories260K.bin`, '--tokenizer', `${S}/tok512.bin`, '--prompt', 'x', '--temperature', 'hot'], /^distill: --temperature must be a number in \[0, 100\], got 'hot'\n$/],
+    [['inspect', `${S}/tok512.bin`], /^distill: \.\.\/shared\/data\/stories260K\/tok512\.bin: unrecognised checkpoint .*expected a Hugging Face folder/],
+    [['eval', '--model', `${S}/stories260K.bin`, '--tokenizer', `${S}/tok512.bin`, '--data', 'no/such.txt'], /^distill: no\/such\.txt: no such corpus file\n$/],
+    [['eval', '--model', `${S}/stories260K.bin`, '--tokenizer', `${S}/tok512.bin`, '--data', '../shared/data/tinystories/stories.txt', '--split', 'test'], /^distill: --split must be val, train or all, got 'test'\n$/],
+  ];
+  for (const [args, re] of cases) {
+    const r = distill(args);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+    assert.equal(r.stdout, '');
+  }
+});
