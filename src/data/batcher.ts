@@ -21,12 +21,15 @@ function checkShape(tokens: TokenStream, B: number, T: number, what: string): vo
 /** Random (B, T+1) training windows, reproducible from `seed`; starts uniform in [0, n-T-1]. */
 export class RandomWindowBatcher {
   private readonly rng: Rng;
+  /** Stream position of each row's first token in the batch last returned by next() (B). */
+  readonly offsets: Int32Array;
   constructor(private readonly tokens: TokenStream, readonly B: number, readonly T: number, seed: number, what = 'training split') {
     checkShape(tokens, B, T, what);
     this.rng = new Rng(seed);
+    this.offsets = new Int32Array(B);
   }
 
-  /** The next batch: a fresh Int32Array of B*(T+1) ids, row-major. */
+  /** The next batch: a fresh Int32Array of B*(T+1) ids, row-major; row b starts at offsets[b]. */
   next(): Int32Array {
     const { B, T, tokens } = this;
     const W = T + 1;
@@ -34,6 +37,7 @@ export class RandomWindowBatcher {
     const starts = tokens.length - W + 1;
     for (let b = 0; b < B; b++) {
       const s = this.rng.nextInt(starts);
+      this.offsets[b] = s;
       for (let t = 0; t < W; t++) out[b * W + t] = tokens[s + t];
     }
     return out;

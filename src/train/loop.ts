@@ -4,16 +4,16 @@
 // It does not parse recipes or set up files (run.ts does).
 import type { Backend } from '../engine/backend.js';
 import { RandomWindowBatcher, type TokenStream } from '../data/batcher.js';
-import { distillLossForwardBackward, hardCeForwardBackward, scheduleValue, type KdDivergence, type Schedule } from '../distill/index.js';
+import { scheduleValue, type KdDivergence, type Schedule } from '../distill/index.js';
 import { createEvalScratch, evaluateStudent, type DistillEvalResult } from '../eval/distill-eval.js';
-import { backward, createActivations, forward, zeroGradsInPlace, type Model } from '../model/index.js';
+import { zeroGradsInPlace, type Model } from '../model/index.js';
 import { rss, type Monitor } from '../monitor/monitor.js';
 import type { Recipe } from '../recipe/schema.js';
 import type { Teacher } from '../teacher/teacher.js';
 import { clipGradNormInPlace } from './grad-clip.js';
 import { learningRate } from './lr-schedule.js';
 import { AdamW } from './optimizer.js';
-import { TeacherStep } from './teacher-step.js';
+import { MicroStep } from './micro-step.js';
 import { loadLatestTrainState, saveTrainState, type TrainState } from './train-state.js';
 
 export interface LoopInputs {
@@ -70,19 +70,14 @@ export function runTrainingLoop(inp: LoopInputs): LoopResult {
   const steps = tr.steps;
   const Bm = tr.batchSize / tr.gradAccum;
   const T = tr.seqLen;
-  const N = Bm * T;
-  const V = student.config.vocabSize;
   const alphaS = toSchedule(recipe.loss.alpha, steps);
   const tempS = toSchedule(recipe.loss.temperature, steps);
   const useTeacher = teacher !== null && !alphaAlwaysOne(alphaS);
-  const divergence = toDivergence(recipe.loss.kd);
-  const ignoreIndex = recipe.loss.ignoreIndex;
-
-  const acts = createActivations(student.config, Bm, T);
-  const dLogits = new Float32Array(N * V);
-  const rowCe = new Float32Array(N), rowKd = new Float32Array(N);
-  const inputs = new Int32Array(N), targets = new Int32Array(N);
-  const teacherStep = useTeacher ? new TeacherStep(teacher, recipe.loss.teacher, N, V) : null;
+  const micro = new MicroStep(be, student, useTeacher ? teacher : null, {
+    divergence: toDivergence(recipe.loss.kd), scaleT2: recipe.loss.scaleT2,
+    ignoreIndex: recipe.loss.ignoreIndex, teacher: recipe.loss.teacher,
+  }, Bm, T);
+  const acts = micro.acts;
   const evalScratch = createEvalScratch(Bm, T);
   const opt = new AdamW(student.layout, { beta1: tr.beta1, beta2: tr.beta2, eps: tr.eps, weightDecay: tr.weightDecay });
   const batcher = new RandomWindowBatcher(inp.train, Bm, T, recipe.seed);
@@ -97,7 +92,8 @@ export function runTrainingLoop(inp: LoopInputs): LoopResult {
     }
   }
 
-  const timings: Record<string, number> = { teacher: 0, forward: 0, loss: 0, backward: 0, optimizer: 0, eval: 0 };
+  const timings: Record<string, number> = { optimizer: 0, eval: 0 };
+  const allTimings = () => ({ ...micro.timings, ...timings });
   const clock = () => performance.now() / 1000;
   const history: StepRecord[] = [];
   const evaluate = () => {
@@ -122,39 +118,11 @@ export function runTrainingLoop(inp: LoopInputs): LoopResult {
     const temperature = scheduleValue(tempS, step);
     zeroGradsInPlace(student);
     let loss = 0, ce = 0, kd = 0;
-    for (let micro = 0; micro < tr.gradAccum; micro++) {
-      const w = batcher.next();
+    for (let m = 0; m < tr.gradAccum; m++) {
+      micro.setWindows(batcher.next(), batcher.offsets);
       state.draws++;
-      for (let b = 0; b < Bm; b++) {
-        for (let t = 0; t < T; t++) {
-          inputs[b * T + t] = w[b * (T + 1) + t];
-          targets[b * T + t] = w[b * (T + 1) + t + 1];
-        }
-      }
-      let t0 = clock();
-      const rows = teacherStep ? teacherStep.rows(inputs, Bm, T, temperature) : null;
-      let t1 = clock();
-      timings.teacher += t1 - t0;
-      const logits = forward(be, student, acts, inputs, Bm, T);
-      t0 = clock();
-      timings.forward += t0 - t1;
-      if (rows) {
-        const r = distillLossForwardBackward(dLogits, rowCe, rowKd, logits, rows, targets, N, V, {
-          alpha, divergence, temperature, scaleT2: recipe.loss.scaleT2, ignoreIndex,
-        });
-        loss += r.loss; ce += r.ce; kd += r.kd;
-      } else {
-        const r = hardCeForwardBackward(dLogits, rowCe, logits, targets, N, V, { ignoreIndex });
-        loss += r.loss; ce += r.loss;
-      }
-      if (tr.gradAccum > 1) {
-        const s = 1 / tr.gradAccum;
-        for (let i = 0; i < dLogits.length; i++) dLogits[i] *= s;
-      }
-      t1 = clock();
-      timings.loss += t1 - t0;
-      backward(be, student, acts, dLogits);
-      timings.backward += clock() - t1;
+      const r = micro.run(alpha, temperature, 1 / tr.gradAccum);
+      loss += r.loss; ce += r.ce; kd += r.kd;
     }
     loss /= tr.gradAccum; ce /= tr.gradAccum; kd /= tr.gradAccum;
     const t0 = clock();
@@ -181,7 +149,7 @@ export function runTrainingLoop(inp: LoopInputs): LoopResult {
         'sys/rss_mb': rss() / 2 ** 20,
       };
       if (useTeacher) scalars['train/kd_loss'] = window.kd / window.n;
-      for (const [k, v] of Object.entries(timings)) scalars[`time/${k}_s`] = v;
+      for (const [k, v] of Object.entries(allTimings())) scalars[`time/${k}_s`] = v;
       monitor.scalars(state.step, scalars);
       window = { t: clock(), tokens: 0, loss: 0, ce: 0, kd: 0, n: 0 };
     }
@@ -198,7 +166,7 @@ export function runTrainingLoop(inp: LoopInputs): LoopResult {
   logEval(state.step, finalEval);
   saveTrainState(inp.runDir, student, opt, state);
   return {
-    history, finalEval, state, timings,
+    history, finalEval, state, timings: allTimings(),
     tokensPerSec: (state.tokens - tokensAtStart) / Math.max(1e-9, trainSeconds),
   };
 }

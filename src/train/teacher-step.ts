@@ -28,8 +28,8 @@ export class TeacherStep {
     this.tail = this.mode === 'sparse' ? new Float32Array(N) : null;
   }
 
-  /** Teacher rows for inputs (B*T) at temperature T. */
-  rows(inputs: Int32Array, B: number, T: number, temperature: number): TeacherRows {
+  /** Teacher rows for inputs (B*T) at temperature T; offsets (B): each row's stream position. */
+  rows(inputs: Int32Array, _offsets: Int32Array, B: number, T: number, temperature: number): TeacherRows {
     const N = B * T, V = this.V;
     let logits = this.teacher.logits(inputs, B, T);
     if (this.sliced) {
