@@ -1,7 +1,12 @@
 // Parses a SentencePiece ModelProto (.model file) into a typed description: pieces with scores and
 // types, and the trainer/normalizer flags that change encoding. It does not encode text
 // (sentencepiece-tokenizer.ts does) and ignores fields that only matter for training.
-import { fieldFloat, fieldString, ProtoDecodeError, readFields, WIRE_I32, WIRE_LEN, WIRE_VARINT } from './protobuf-reader.js';
+import { ProtoDecodeError, readProtoFields, type ProtoField } from '../io/protobuf-wire.js';
+
+const WIRE_VARINT = 0, WIRE_LEN = 2, WIRE_I32 = 5;
+// ignoreBOM: a piece may be exactly U+FEFF (the Llama 2 vocabulary has one); do not strip it.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+const fieldString = (f: ProtoField): string => utf8.decode(f.bytes);
 import { TokenizerError } from './errors.js';
 
 /** sentencepiece_model.proto SentencePiece.Type */
@@ -57,41 +62,41 @@ export function parseSentencePieceModel(source: string, buf: Uint8Array): Senten
     if (!ok) throw new ProtoDecodeError(what);
   };
   try {
-    for (const f of readFields(buf)) {
+    for (const f of readProtoFields(buf)) {
       if (f.field === MODEL.pieces) {
-        expect(f.wire === WIRE_LEN, `ModelProto.pieces has wire type ${f.wire}`);
+        expect(f.wireType === WIRE_LEN, `ModelProto.pieces has wire type ${f.wireType}`);
         const p: SentencePiece = { piece: '', score: 0, type: 'NORMAL' };
         let sawPiece = false;
-        for (const g of readFields(f.bytes)) {
-          if (g.field === PIECE.piece && g.wire === WIRE_LEN) { p.piece = fieldString(g); sawPiece = true; }
-          else if (g.field === PIECE.score && g.wire === WIRE_I32) p.score = fieldFloat(g);
-          else if (g.field === PIECE.type && g.wire === WIRE_VARINT) {
-            const t = PIECE_TYPES[g.int];
-            expect(t !== undefined, `piece ${m.pieces.length} has unknown type ${g.int}`);
+        for (const g of readProtoFields(f.bytes)) {
+          if (g.field === PIECE.piece && g.wireType === WIRE_LEN) { p.piece = fieldString(g); sawPiece = true; }
+          else if (g.field === PIECE.score && g.wireType === WIRE_I32) p.score = g.num;
+          else if (g.field === PIECE.type && g.wireType === WIRE_VARINT) {
+            const t = PIECE_TYPES[g.num];
+            expect(t !== undefined, `piece ${m.pieces.length} has unknown type ${g.num}`);
             p.type = t;
           }
         }
         expect(sawPiece, `piece ${m.pieces.length} has no piece string`);
         m.pieces.push(p);
-      } else if (f.field === MODEL.trainerSpec && f.wire === WIRE_LEN) {
-        for (const g of readFields(f.bytes)) {
-          if (g.field === TRAINER.modelType && g.wire === WIRE_VARINT) {
-            const t = MODEL_TYPES[g.int];
-            expect(t !== undefined, `trainer_spec.model_type ${g.int} is unknown`);
+      } else if (f.field === MODEL.trainerSpec && f.wireType === WIRE_LEN) {
+        for (const g of readProtoFields(f.bytes)) {
+          if (g.field === TRAINER.modelType && g.wireType === WIRE_VARINT) {
+            const t = MODEL_TYPES[g.num];
+            expect(t !== undefined, `trainer_spec.model_type ${g.num} is unknown`);
             m.modelType = t;
-          } else if (g.field === TRAINER.byteFallback && g.wire === WIRE_VARINT) m.byteFallback = g.int !== 0;
-          else if (g.field === TRAINER.treatWhitespaceAsSuffix && g.wire === WIRE_VARINT) m.treatWhitespaceAsSuffix = g.int !== 0;
-          else if (g.field === TRAINER.unkSurface && g.wire === WIRE_LEN) m.unkSurface = fieldString(g);
-          else if (g.field === TRAINER.bosPiece && g.wire === WIRE_LEN) m.bosPiece = fieldString(g);
-          else if (g.field === TRAINER.eosPiece && g.wire === WIRE_LEN) m.eosPiece = fieldString(g);
+          } else if (g.field === TRAINER.byteFallback && g.wireType === WIRE_VARINT) m.byteFallback = g.num !== 0;
+          else if (g.field === TRAINER.treatWhitespaceAsSuffix && g.wireType === WIRE_VARINT) m.treatWhitespaceAsSuffix = g.num !== 0;
+          else if (g.field === TRAINER.unkSurface && g.wireType === WIRE_LEN) m.unkSurface = fieldString(g);
+          else if (g.field === TRAINER.bosPiece && g.wireType === WIRE_LEN) m.bosPiece = fieldString(g);
+          else if (g.field === TRAINER.eosPiece && g.wireType === WIRE_LEN) m.eosPiece = fieldString(g);
         }
-      } else if (f.field === MODEL.normalizerSpec && f.wire === WIRE_LEN) {
-        for (const g of readFields(f.bytes)) {
-          if (g.field === NORMALIZER.name && g.wire === WIRE_LEN) m.normalizer.name = fieldString(g);
-          else if (g.field === NORMALIZER.charsmap && g.wire === WIRE_LEN) m.normalizer.charsmapBytes = g.bytes.length;
-          else if (g.field === NORMALIZER.addDummyPrefix && g.wire === WIRE_VARINT) m.normalizer.addDummyPrefix = g.int !== 0;
-          else if (g.field === NORMALIZER.removeExtraWhitespaces && g.wire === WIRE_VARINT) m.normalizer.removeExtraWhitespaces = g.int !== 0;
-          else if (g.field === NORMALIZER.escapeWhitespaces && g.wire === WIRE_VARINT) m.normalizer.escapeWhitespaces = g.int !== 0;
+      } else if (f.field === MODEL.normalizerSpec && f.wireType === WIRE_LEN) {
+        for (const g of readProtoFields(f.bytes)) {
+          if (g.field === NORMALIZER.name && g.wireType === WIRE_LEN) m.normalizer.name = fieldString(g);
+          else if (g.field === NORMALIZER.charsmap && g.wireType === WIRE_LEN) m.normalizer.charsmapBytes = g.bytes.length;
+          else if (g.field === NORMALIZER.addDummyPrefix && g.wireType === WIRE_VARINT) m.normalizer.addDummyPrefix = g.num !== 0;
+          else if (g.field === NORMALIZER.removeExtraWhitespaces && g.wireType === WIRE_VARINT) m.normalizer.removeExtraWhitespaces = g.num !== 0;
+          else if (g.field === NORMALIZER.escapeWhitespaces && g.wireType === WIRE_VARINT) m.normalizer.escapeWhitespaces = g.num !== 0;
         }
       }
     }

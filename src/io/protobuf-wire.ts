@@ -77,6 +77,14 @@ export class ProtoWriter {
   }
 }
 
+/** Malformed protobuf bytes (truncation, bad wire type, field number 0); the message has the byte offset. */
+export class ProtoDecodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProtoDecodeError';
+  }
+}
+
 /** One decoded field: `value` is a number for wire types 0/1/5, the raw bytes for wire type 2. */
 export interface ProtoField {
   field: number;
@@ -87,47 +95,55 @@ export interface ProtoField {
   bytes: Uint8Array;
 }
 
-/** Walks the fields of one message. Throws a plain Error with the byte offset on malformed input. */
+function signedVarint(buf: Uint8Array, start: number, end: number): number {
+  let v = 0n;
+  for (let i = end - 1; i >= start; i--) v = (v << 7n) | BigInt(buf[i] & 0x7f);
+  return Number(BigInt.asIntN(64, v));
+}
+
+/** Walks the fields of one message. Throws ProtoDecodeError with the byte offset on malformed input. */
 export function* readProtoFields(buf: Uint8Array): Generator<ProtoField> {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let pos = 0;
+  // Varints above 2^53 are int64 fields holding negative numbers (an int32 -1 is ten bytes):
+  // they are read as two's-complement int64, exact for every value a JS number holds.
   const varint = (): number => {
+    const start = pos;
     let result = 0;
     let mul = 1;
     for (let i = 0; i < 10; i++) {
-      if (pos >= buf.length) throw new Error(`truncated varint at byte ${pos}`);
+      if (pos >= buf.length) throw new ProtoDecodeError(`truncated varint at byte ${pos}`);
       const b = buf[pos++];
       result += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) {
-        if (!Number.isSafeInteger(result)) throw new Error(`varint above 2^53 at byte ${pos}`);
-        return result;
-      }
+      if ((b & 0x80) === 0) return Number.isSafeInteger(result) ? result : signedVarint(buf, start, pos);
       mul *= 0x80;
     }
-    throw new Error(`varint longer than 10 bytes at byte ${pos}`);
+    throw new ProtoDecodeError(`varint longer than 10 bytes at byte ${pos}`);
   };
   const empty = new Uint8Array(0);
   while (pos < buf.length) {
+    const at = pos;
     const key = varint();
     const field = Math.floor(key / 8);
     const wireType = key % 8;
+    if (field === 0) throw new ProtoDecodeError(`field number 0 at byte ${at}`);
     if (wireType === 0) {
       yield { field, wireType, num: varint(), bytes: empty };
     } else if (wireType === 1) {
-      if (pos + 8 > buf.length) throw new Error(`truncated fixed64 at byte ${pos}`);
+      if (pos + 8 > buf.length) throw new ProtoDecodeError(`truncated fixed64 at byte ${pos}`);
       yield { field, wireType, num: dv.getFloat64(pos, true), bytes: buf.subarray(pos, pos + 8) };
       pos += 8;
     } else if (wireType === 5) {
-      if (pos + 4 > buf.length) throw new Error(`truncated fixed32 at byte ${pos}`);
+      if (pos + 4 > buf.length) throw new ProtoDecodeError(`truncated fixed32 at byte ${pos}`);
       yield { field, wireType, num: dv.getFloat32(pos, true), bytes: buf.subarray(pos, pos + 4) };
       pos += 4;
     } else if (wireType === 2) {
       const n = varint();
-      if (pos + n > buf.length) throw new Error(`length-delimited field ${field} runs past the end (byte ${pos}, length ${n})`);
+      if (pos + n > buf.length) throw new ProtoDecodeError(`length-delimited field ${field} runs past the end (byte ${pos}, length ${n})`);
       yield { field, wireType, num: n, bytes: buf.subarray(pos, pos + n) };
       pos += n;
     } else {
-      throw new Error(`unsupported wire type ${wireType} for field ${field} at byte ${pos}`);
+      throw new ProtoDecodeError(`unsupported wire type ${wireType} for field ${field} at byte ${pos}`);
     }
   }
 }
