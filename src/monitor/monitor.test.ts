@@ -73,7 +73,8 @@ test('progress: rates, ETA and plain lines every N seconds when not a TTY', () =
   const lines = s.out.trimEnd().split('\n');
   // first update (t=0.5 s) prints, then every >= 10 s: t=10.5 (step 21), t=20.5 (step 41 not reached)
   assert.deepEqual(lines.map((l) => l.split(' ')[1]), ['1/100', '21/100']);
-  assert.equal(lines[1], 'step 21/100 21.0% | 2.00 step/s | 1.0k tok/s | elapsed 10s | ETA 40s | loss 3.210');
+  // elapsed counts from construction (t=0): 10.5 s rounds to 11 s
+  assert.equal(lines[1], 'step 21/100 21.0% | 2.00 step/s | 1.0k tok/s | elapsed 11s | ETA 40s | loss 3.210');
   p.done();
   assert.match(s.out.trimEnd().split('\n').at(-1)!, /^step 40\/100 40\.0% \| 2\.00 step\/s .*ETA 30s \| loss 3\.210$/);
 });
@@ -120,8 +121,8 @@ test('Monitor writes tfevents, metrics.jsonl, samples.jsonl and the progress lin
     assert.equal(ev.length, 1 + 5 + 1);
     assert.deepEqual(ev[4].values, [{ tag: 'train/loss', simpleValue: 1 }, { tag: 'train/lr', simpleValue: Math.fround(0.001) }]);
     assert.equal(ev[6].values[0].text, 'the cat sat');
-    // 1 step/s, 256 tokens/step; the last line shows both losses
-    assert.match(s.out, /step 4\/4 100\.0% \| 1\.00 step\/s \| 256 tok\/s \| elapsed 3s \| ETA 0s \| loss 1\.000 val\/loss 1\.500\n$/);
+    // 1 step/s, 256 tokens/step, 4 s since the Monitor was made; the last line shows both losses
+    assert.match(s.out, /step 4\/4 100\.0% \| 1\.00 step\/s \| 256 tok\/s \| elapsed 4s \| ETA 0s \| loss 1\.000 val\/loss 1\.500\n$/);
     assert.ok(rss() > 1e6);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -73,7 +73,7 @@ export class Progress {
   private lastLine = '';
   private drewInPlace = false;
   private dirty = false;
-  private startMs: number | undefined;
+  private readonly startMs: number;
 
   constructor(opts: ProgressOptions) {
     if (!(opts.total > 0)) throw new RangeError(`progress total must be > 0, got ${opts.total}`);
@@ -84,12 +84,12 @@ export class Progress {
     this.redrawEveryMs = (opts.redrawEverySeconds ?? 0.1) * 1000;
     this.rateWindow = Math.max(2, opts.rateWindow ?? 20);
     this.now = opts.now ?? Date.now;
+    this.startMs = this.now(); // elapsed counts from the start of the run, not the first update
   }
 
   /** Records progress at `step` and redraws / prints if it is time to. */
   update(step: number, u: ProgressUpdate = {}): void {
     const t = this.now();
-    this.startMs ??= t;
     this.samples.push({ step, tokens: u.tokens ?? NaN, t });
     if (this.samples.length > this.rateWindow) this.samples.shift();
     this.lastLine = this.formatLine(step, u.values ?? {});
@@ -113,7 +113,7 @@ export class Progress {
     const frac = Math.min(1, Math.max(0, step / this.total));
     const { stepsPerSec, tokensPerSec } = this.rates();
     const eta = stepsPerSec > 0 ? (this.total - step) / stepsPerSec : NaN;
-    const elapsed = this.startMs === undefined ? 0 : (this.now() - this.startMs) / 1000;
+    const elapsed = (this.now() - this.startMs) / 1000;
     const parts = [`step ${step}/${this.total}`];
     if (this.tty) {
       const width = 20;
