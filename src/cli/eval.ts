@@ -24,6 +24,7 @@ const DEFAULT_SEQ_LEN = 256;
 export function registerEval(program: Command): void {
   program
     .command('eval')
+    .summary('mean next-token loss and perplexity of a model on a text split')
     .description([
       'mean next-token loss (nats) and perplexity on a text split.',
       'Tokens: each paragraph (blank-line separated) is BOS + its tokens, concatenated',
