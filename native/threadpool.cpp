@@ -18,7 +18,19 @@ namespace distill {
 namespace {
 constexpr int kPauseSpins = 4000;    // ~tens of µs of pause: back-to-back kernels of a step
 constexpr int kYieldSpins = 20000;   // then yield (the cores may be shared), then sleep
-inline uint32_t genOf(uint64_t s) { return static_cast<uint32_t>(s >> 32); }
+constexpr int kIndexBits = 20;
+constexpr uint64_t kIndexMask = (uint64_t{1} << kIndexBits) - 1;
+constexpr int kMaxTasks = static_cast<int>(kIndexMask);  // larger jobs run as several
+inline uint32_t genOf(uint64_t s) { return static_cast<uint32_t>(s >> (2 * kIndexBits)); }
+inline int countOf(uint64_t s) { return static_cast<int>((s >> kIndexBits) & kIndexMask); }
+inline int indexOf(uint64_t s) { return static_cast<int>(s & kIndexMask); }
+inline uint64_t nextGeneration(uint64_t s) { return (uint64_t{genOf(s)} + 1) << (2 * kIndexBits); }
+
+struct Slice { void (*fn)(void*, int, int); void* ctx; int offset; };
+void runSlice(void* c, int task, int thread) {
+  const Slice* s = static_cast<const Slice*>(c);
+  s->fn(s->ctx, s->offset + task, thread);
+}
 }  // namespace
 
 ThreadPool::ThreadPool(int threads) : nthreads_(threads < 1 ? 1 : threads) {
@@ -29,7 +41,7 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lk(mu_);
     stop_.store(true);
-    state_.fetch_add(uint64_t{1} << 32);
+    state_.store(nextGeneration(state_.load()));
   }
   cv_.notify_all();
   for (auto& w : workers_) w.join();
@@ -37,11 +49,10 @@ ThreadPool::~ThreadPool() {
 
 int ThreadPool::claim(uint32_t gen) {
   uint64_t s = state_.load(std::memory_order_acquire);
-  const int n = ntasks_.load(std::memory_order_relaxed);
   for (;;) {
     if (genOf(s) != gen) return -1;
-    const int t = static_cast<int>(s & 0xffffffffu);
-    if (t >= n) return -1;
+    const int t = indexOf(s);
+    if (t >= countOf(s)) return -1;
     if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel)) return t;
   }
 }
@@ -55,12 +66,19 @@ void ThreadPool::work(uint32_t gen, int thread) {
 }
 
 void ThreadPool::run(int ntasks, void (*fn)(void*, int, int), void* ctx) {
+  if (ntasks <= 0) return;
+  if (ntasks > kMaxTasks) {
+    for (int off = 0; off < ntasks; off += kMaxTasks) {
+      Slice slice{fn, ctx, off};
+      run(ntasks - off < kMaxTasks ? ntasks - off : kMaxTasks, runSlice, &slice);
+    }
+    return;
+  }
   fn_.store(fn, std::memory_order_relaxed);
   ctx_.store(ctx, std::memory_order_relaxed);
-  ntasks_.store(ntasks, std::memory_order_relaxed);
   done_.store(0, std::memory_order_relaxed);
-  // New generation, task counter 0; release publishes fn_/ctx_/ntasks_ with it.
-  const uint64_t next = ((state_.load(std::memory_order_relaxed) >> 32) + 1) << 32;
+  // New generation with its task count, index 0; release publishes fn_/ctx_ with it.
+  const uint64_t next = nextGeneration(state_.load(std::memory_order_relaxed)) | (uint64_t(ntasks) << kIndexBits);
   // seq_cst store then load, against the worker's seq_cst sleepers_ increment then state_ load:
   // either we see its increment and notify, or it sees the new generation and does not sleep.
   state_.store(next, std::memory_order_seq_cst);

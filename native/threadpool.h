@@ -47,11 +47,11 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable cv_;
-  // (generation << 32) | next task index: a worker claims with one CAS, so a late worker of an
-  // old job can never take a task of the next one.
+  // generation (24 bits) | task count (20 bits) | next task index (20 bits): a worker claims with
+  // one CAS against the whole word, so a late worker of an old job can never take a task of the
+  // next one, nor read the next job's task count against the old job's index.
   std::atomic<uint64_t> state_{0};
   std::atomic<int> done_{0};
-  std::atomic<int> ntasks_{0};
   std::atomic<void (*)(void*, int, int)> fn_{nullptr};
   std::atomic<void*> ctx_{nullptr};
   std::atomic<int> sleepers_{0};
