@@ -17,6 +17,37 @@ struct AdamwScalars {
   float eps;
 };
 
+// The fused output head + loss (Backend.headLossForwardBackward), arguments checked by the binding
+// (targets in range or ignored; sparse rows well formed). Pointers not used by the teacher kind
+// may be null. count = rows whose target is not ignoreIndex (the binding counts them).
+enum class HeadTeacher : int { None = 0, Logits = 1, LogProbs = 2, Hidden = 3, Sparse = 4 };
+enum class HeadDivergence : int { ForwardKl = 0, ReverseKl = 1, Jsd = 2, SkewForwardKl = 3, SkewReverseKl = 4, Tvd = 5, SoftCe = 6 };
+enum class HeadTail : int { Ignore = 0, Bucket = 1, Uniform = 2 };
+struct HeadLossArgs {
+  float* dHidden;        // (N,C) overwritten
+  float* dWeight;        // (V,C) accumulated
+  float* rowCe;          // (N)
+  float* rowKd;          // (N)
+  const float* hidden;   // (N,C)
+  const float* weight;   // (V,C)
+  const int32_t* targets;  // (N)
+  int N, V, C;
+  HeadTeacher teacher;
+  const float* tDense;    // Logits / LogProbs: (N,V)
+  const float* tHidden;   // Hidden: (N,tC)
+  const float* tWeight;   // Hidden: (>=V, tC), rows [0,V) used
+  int tC;
+  const int32_t* ids;     // Sparse: (N,k), -1 = empty slot
+  const float* tLogProbs; // Sparse: (N,k)
+  const float* tail;      // Sparse: (N)
+  int k;
+  HeadTail tailMode;
+  HeadDivergence divergence;
+  float divParam;         // beta (jsd) or lambda (skew KLs)
+  float alpha, temperature, lossScale, gradScale;
+  int ignoreIndex, chunkRows, count;
+};
+
 // Shapes as in src/engine/backend.ts. Ids/targets/indices are already range-checked.
 struct OpsTable {
   void (*embeddingForward)(float* out, const int32_t* ids, const float* table, int N, int C);
@@ -51,6 +82,7 @@ struct OpsTable {
   void (*adamwStep)(float* params, const float* grads, float* m, float* v, size_t n, const AdamwScalars& s);
   void (*topkForward)(float* values, int32_t* indices, const float* inp, int N, int V, int k);
   void (*topkBackward)(float* dInp, const float* dValues, const int32_t* indices, int N, int V, int k);
+  void (*headLossForwardBackward)(const HeadLossArgs& a);
 };
 
 const OpsTable& ops();  // the table for activeIsa()

@@ -7,6 +7,7 @@
 #include "kernels/cross-entropy-impl.h"
 #include "kernels/elementwise-impl.h"
 #include "kernels/embed-rope-impl.h"
+#include "kernels/head-loss-impl.h"
 #include "kernels/norms-impl.h"
 #include "kernels/topk-impl.h"
 
@@ -19,7 +20,7 @@ const OpsTable& opsTable() {
       layernormBackward, ropeForward,      ropeBackward,        attentionForward,     attentionBackward,
       siluForward,      siluBackward,      geluForward,         geluBackward,         swigluForward,
       swigluBackward,   crossEntropyForward, crossEntropyBackward, adamwStep,          topkForward,
-      topkBackward,
+      topkBackward,     headLossForwardBackward,
   };
   return table;
 }

@@ -136,7 +136,67 @@ export interface Backend extends BackendInfo {
   topkForward(values: F32, indices: I32, inp: F32, N: number, V: number, k: number): void;
   /** dInp (N,V) overwritten: zeros except dInp[i, indices[i,j]] = dValues[i,j]. */
   topkBackward(dInp: F32, dValues: F32, indices: I32, N: number, V: number, k: number): void;
+
+  // ---------------------------------------------------------------- fused output head + loss
+  /**
+   * The output layer and the distillation loss in one op, walking rows in chunks so no (N,V)
+   * array is ever held: per chunk, logits = hidden·weightᵀ (and the teacher's logits for a
+   * 'hidden' teacher), the hard CE and the KD term per row (online log-sum-exp), dLogits, then
+   * dHidden = dLogits·weight and dWeight += dLogitsᵀ·hidden.
+   * hidden (N,C), weight (V,C) (the head; may be the tied embedding), targets (N) i32 ->
+   *   rowCe (N), rowKd (N) per-row values (KD × T² when scaleT2; 0 on masked rows),
+   *   dHidden (N,C) OVERWRITTEN, dWeight (V,C) ACCUMULATED, both the gradient of
+   *   gradScale · (α·mean CE + (1−α)·mean KD) over the unmasked rows.
+   * Same values as logits + distillLossForwardBackward (src/distill) + the two GEMMs. Throws
+   * EngineError/RangeError on bad sizes, targets outside [0,V) that are not ignoreIndex, and
+   * sparse rows that are malformed (ids out of range or repeated, tail < 0, mass != 1).
+   */
+  headLossForwardBackward(dHidden: F32, dWeight: F32, rowCe: F32, rowKd: F32, hidden: F32, weight: F32,
+                          teacher: HeadLossTeacher, targets: I32, N: number, V: number, C: number,
+                          options: HeadLossOptions): HeadLossResult;
 }
+
+// ---------------------------------------------------------------- fused head + loss types
+/** The KD divergences the fused head loss computes (the probability ones of src/distill; 'mse'
+ *  on logits is not fused: callers fall back to logits + distillLossForwardBackward). */
+export type HeadLossDivergence =
+  | { kind: 'forward-kl' } | { kind: 'reverse-kl' } | { kind: 'soft-ce' } | { kind: 'tvd' }
+  | { kind: 'jsd'; beta: number }
+  | { kind: 'skew-forward-kl'; lambda: number } | { kind: 'skew-reverse-kl'; lambda: number };
+
+/** How a sparse teacher's mass outside its kept ids is matched (see src/distill/kd-sparse.ts). */
+export type HeadLossTailMode = 'ignore' | 'bucket' | 'uniform';
+
+/** The teacher side of the fused head loss, by form. */
+export type HeadLossTeacher =
+  | { kind: 'none' }                                   // hard labels only: KD is 0
+  | { kind: 'logits'; logits: F32 }                    // (N,V) raw logits, divided by T
+  | { kind: 'logprobs'; logProbs: F32 }                // (N,V) processed log-probs, used as given
+  /** Teacher final hidden (N,Ct) and head (Vt,Ct), Vt >= V (a padded head: only rows [0,V) are
+   *  used). Its logits hidden·head[0:V]ᵀ are made chunk by chunk, divided by T. */
+  | { kind: 'hidden'; hidden: F32; weight: F32; C: number }
+  /** ids (N,k) i32 (-1 = empty slot), logProbs (N,k), tail (N): the src/distill SparseTeacher. */
+  | { kind: 'sparse'; ids: I32; logProbs: F32; tail: F32; k: number; tailMode: HeadLossTailMode };
+
+export interface HeadLossOptions {
+  /** Weight of the hard-label CE in [0,1]; 1−α goes to KD. */
+  alpha: number;
+  divergence: HeadLossDivergence;
+  /** KD temperature (> 0); the CE term always uses T = 1. */
+  temperature: number;
+  /** Multiply the KD loss and gradient by T². */
+  scaleT2: boolean;
+  /** Rows whose target equals this are masked in both terms. */
+  ignoreIndex: number;
+  /** Multiplies both gradients (not the reported losses), e.g. 1/microBatches. */
+  gradScale: number;
+  /** Rows per chunk (default: about 8M logits per chunk, at least 16 rows). Any value gives the
+   *  same result up to rounding; tests set it to cover partial chunks. */
+  chunkRows?: number;
+}
+
+/** Means over the unmasked rows (0 when every row is masked) and that count. */
+export interface HeadLossResult { loss: number; ce: number; kd: number; count: number }
 
 /** Thrown by an op when its arguments cannot be right (sizes, ids out of range). */
 export class EngineError extends Error {

@@ -58,6 +58,9 @@ export interface ActivationOptions {
   /** Inference only: hold logits for every position (N,V), e.g. for a teacher's forward,
    *  instead of the last position only (B,V). Training always holds them all. */
   allLogits?: boolean;
+  /** false: hold no logits at all (length 0), for a model whose head runs fused with the loss
+   *  (forwardToHidden + Backend.headLossForwardBackward): saves the (N,V) array. Default true. */
+  headLogits?: boolean;
 }
 
 /** Carves the activation buffer of `config` for a (B, T) capacity. */
@@ -101,7 +104,7 @@ export function createActivations(config: ModelConfig, B: number, T: number, opt
     return {
       layers, x,
       hf: take(N * C), rstdf: take(N), meanf: take(N),
-      logits: take(training || opts.allLogits ? N * V : B * V),
+      logits: take(opts.headLogits === false ? 0 : training || opts.allLogits ? N * V : B * V),
       losses: bw(N), ceLse: bw(N), dLosses: bw(N),
       dx: bw(N * C), dh: bw(N * C), dtmp: bw(N * C),
       dq: bw(N * Q), datt: bw(N * Q), dk: bw(N * KV), dv: bw(N * KV),

@@ -1,4 +1,5 @@
-// The backward pass of both families: from dLogits (B,T,V) of the last training forward, every
+// The backward pass of both families: from dLogits (B,T,V) of the last training forward (or from
+// the final-norm output's gradient, backwardFromHidden), every
 // parameter gradient ACCUMULATES into model.grads (same layout as params). Activation gradients
 // live in the Activations' scratch. It does not compute the loss (loss.ts) nor zero the grads.
 
@@ -6,7 +7,7 @@ import type { Backend } from '../engine/backend.js';
 import { headSize, kvDim } from './config.js';
 import type { Activations } from './activations.js';
 import { type Model, grad, param } from './model.js';
-import { head } from './forward.js';
+import { head, headParamName } from './forward.js';
 import { ModelError } from './errors.js';
 
 /** dInp (N,I) = dOut (N,O) · w (O,I) (+= when accumulate); dW += dOutᵀ·inp; dBias += Σ rows. */
@@ -29,23 +30,45 @@ function addInPlace(dst: Float32Array, src: Float32Array): void {
  */
 export function backward(be: Backend, model: Model, acts: Activations, dLogits: Float32Array): void {
   const c = model.config;
+  const { B, T } = lastTraining(acts, 'backward');
+  const N = B * T, C = c.dim, V = c.vocabSize;
+  if (dLogits.length < N * V) throw new ModelError(`backward: dLogits has ${dLogits.length} floats, expected B*T*V = ${N * V}`);
+  const headName = headParamName(c);
+  const dh = head(acts.dh, N * C);
+  linearBackward(be, dh, grad(model, headName), null, head(dLogits, N * V), head(acts.hf, N * C), param(model, headName),
+    head(acts.ones, N), N, V, C, false);
+  backwardFromHidden(be, model, acts, dh);
+}
+
+/** The tokens and sizes of the last training forward on acts; throws when there is none. */
+function lastTraining(acts: Activations, op: string): { tokens: Int32Array; B: number; T: number } {
   const { tokens, B, T } = acts.last;
-  if (!acts.training) throw new ModelError('backward: activations were created with { training: false }; create them with training: true');
-  if (!tokens) throw new ModelError('backward: no training forward to backpropagate through; call forward (without lastOnly or cache) first');
+  if (!acts.training) throw new ModelError(`${op}: activations were created with { training: false }; create them with training: true`);
+  if (!tokens) throw new ModelError(`${op}: no training forward to backpropagate through; call forward (without lastOnly or cache) first`);
+  return { tokens, B, T };
+}
+
+/**
+ * The backward from the final-norm output: dHidden (N,C), the gradient w.r.t. what
+ * forwardToHidden returned (e.g. from Backend.headLossForwardBackward, which already added the
+ * head's own gradient), through the final norm and every block. dHidden may be acts.dh; it is
+ * used as scratch afterwards. Gradients accumulate into model.grads.
+ */
+export function backwardFromHidden(be: Backend, model: Model, acts: Activations, dHidden: Float32Array): void {
+  const c = model.config;
+  const { tokens, B, T } = lastTraining(acts, 'backwardFromHidden');
   const N = B * T, C = c.dim, H = c.hiddenDim, V = c.vocabSize, L = c.nLayers;
   const NH = c.nHeads, NKV = c.nKvHeads, HS = headSize(c), Q = NH * HS, KV = kvDim(c);
   const llama = c.family === 'llama';
-  if (dLogits.length < N * V) throw new ModelError(`backward: dLogits has ${dLogits.length} floats, expected B*T*V = ${N * V}`);
-  const dLog = head(dLogits, N * V);
+  if (dHidden.length < N * C) throw new ModelError(`backwardFromHidden: dHidden has ${dHidden.length} floats, expected B*T*C = ${N * C}`);
   const ones = head(acts.ones, N);
   const dx = head(acts.dx, N * C), dh = head(acts.dh, N * C), dtmp = head(acts.dtmp, N * C);
+  const dHf = head(dHidden, N * C);
 
-  // Head and final norm.
-  const headName = c.tiedEmbeddings ? (llama ? 'tok_embeddings' : 'wte') : 'output';
-  const hf = head(acts.hf, N * C), xL = head(acts.x[L], N * C);
-  linearBackward(be, dh, grad(model, headName), null, dLog, hf, param(model, headName), ones, N, V, C, false);
-  if (llama) be.rmsnormBackward(dx, grad(model, 'norm'), dh, xL, param(model, 'norm'), head(acts.rstdf, N), N, C);
-  else be.layernormBackward(dx, grad(model, 'lnf_w'), grad(model, 'lnf_b'), dh, xL, param(model, 'lnf_w'),
+  // Final norm.
+  const xL = head(acts.x[L], N * C);
+  if (llama) be.rmsnormBackward(dx, grad(model, 'norm'), dHf, xL, param(model, 'norm'), head(acts.rstdf, N), N, C);
+  else be.layernormBackward(dx, grad(model, 'lnf_w'), grad(model, 'lnf_b'), dHf, xL, param(model, 'lnf_w'),
     head(acts.meanf, N), head(acts.rstdf, N), N, C);
 
   const half = HS / 2;

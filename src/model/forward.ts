@@ -1,4 +1,5 @@
-// The forward pass of both families on any Backend: tokens (B,T) -> logits, saving what the
+// The forward pass of both families on any Backend: tokens (B,T) -> logits (or, with
+// forwardToHidden, the final-norm output the fused head loss consumes), saving what the
 // backward needs in the Activations. With a KvCache (B = 1) it runs only the new tokens, appends
 // their keys/values and attends over the whole cache. No allocation beyond small views.
 // It does not compute a loss (loss.ts) or gradients (backward.ts).
@@ -27,12 +28,35 @@ export function linearForward(be: Backend, out: Float32Array, inp: Float32Array,
   if (bias) be.gemm(out, ones, bias, N, O, 1, false, false, 1, 1);
 }
 
+/** The name of the output head parameter (V,C): the embedding table when tied. */
+export function headParamName(c: Model['config']): string {
+  return c.tiedEmbeddings ? (c.family === 'llama' ? 'tok_embeddings' : 'wte') : 'output';
+}
+
 /**
  * tokens (B*T) i32 -> logits. Returns a view of acts.logits: (B,T,V), or (B,V) with lastOnly.
  * backward() reads `tokens` again (embedding gradient): keep them unchanged until it has run.
  * Throws ModelError when the sizes do not fit the activations, the cache or maxSeqLen.
  */
 export function forward(be: Backend, model: Model, acts: Activations, tokens: Int32Array,
+  B: number, T: number, opts: ForwardOptions = {}): Float32Array {
+  const c = model.config, V = c.vocabSize;
+  const R = opts.lastOnly ? B : B * T;
+  const fits = B * T <= acts.B * acts.T && T <= acts.T; // else forwardToHidden throws the size error
+  if (fits && acts.logits.length < R * V) throw new ModelError('forward: these activations hold too few logits (inference ones hold the last position only, { headLogits: false } none); pass { lastOnly: true } or create them with { allLogits: true } (and without { headLogits: false })');
+  const hf = forwardToHidden(be, model, acts, tokens, B, T, opts);
+  const logits = head(acts.logits, R * V);
+  be.gemm(logits, hf, param(model, headParamName(c)), R, V, c.dim, false, true, 1, 0);
+  return logits;
+}
+
+/**
+ * The forward up to the final norm: tokens (B*T) i32 -> a view of acts.hf, (B*T,C) or (B,C)
+ * with lastOnly — the input of the output head (headParamName), which it does not apply. The
+ * fused head + loss (Backend.headLossForwardBackward) takes it from here; backwardFromHidden
+ * is its backward. Same checks and saved state as forward.
+ */
+export function forwardToHidden(be: Backend, model: Model, acts: Activations, tokens: Int32Array,
   B: number, T: number, opts: ForwardOptions = {}): Float32Array {
   const c = model.config;
   const cache = opts.cache;
@@ -45,7 +69,6 @@ export function forward(be: Backend, model: Model, acts: Activations, tokens: In
   if (tokens.length !== N) throw new ModelError(`forward: tokens has ${tokens.length} ids, expected B*T = ${B}*${T} = ${N}`);
   if (!Number.isInteger(B) || !Number.isInteger(T) || B < 1 || T < 1) throw new ModelError(`forward: B and T must be positive integers, got B=${B} T=${T}`);
   if (N > acts.B * acts.T || T > acts.T) throw new ModelError(`forward: B=${B} T=${T} does not fit activations created for B=${acts.B} T=${acts.T}; create larger ones with createActivations`);
-  if (!lastOnly && acts.logits.length < N * V) throw new ModelError('forward: these inference activations hold only last-position logits; pass { lastOnly: true } or create them with { allLogits: true }');
   if (cache) {
     if (B !== 1) throw new ModelError(`forward: a KV cache holds one sequence, got B=${B}`);
     if (pos0 + T > cache.capacity) throw new ModelError(`forward: cache holds ${cache.capacity} positions, ${pos0} filled, cannot add ${T}`);
@@ -127,13 +150,10 @@ export function forward(be: Backend, model: Model, acts: Activations, tokens: In
   const hf = head(acts.hf, R * C);
   if (llama) be.rmsnormForward(hf, head(acts.rstdf, R), xf, param(model, 'norm'), R, C, c.normEps);
   else be.layernormForward(hf, head(acts.meanf, R), head(acts.rstdf, R), xf, param(model, 'lnf_w'), param(model, 'lnf_b'), R, C, c.normEps);
-  const headW = param(model, c.tiedEmbeddings ? (llama ? 'tok_embeddings' : 'wte') : 'output');
-  const logits = head(acts.logits, R * V);
-  be.gemm(logits, hf, headW, R, V, C, false, true, 1, 0);
 
   if (cache) cache.length += T;
   acts.last.tokens = lastOnly ? null : tokens;
   acts.last.B = B;
   acts.last.T = T;
-  return logits;
+  return hf;
 }

@@ -1,26 +1,43 @@
 // A teacher that is a model distill runs itself (any checkpoint src/io can load), computing
-// logits on the engine each step with inference-mode activations (no backward state kept).
+// logits on the engine each step with inference-mode activations (no backward state kept), or
+// only its final hidden states + head for the fused head loss (no (N,V) logits then).
 // It does not cache results; offline stores are a separate source.
 import type { Backend } from '../engine/backend.js';
-import { createActivations, forward, type Activations, type Model } from '../model/index.js';
-import { type Teacher, TeacherError } from './teacher.js';
+import { createActivations, param, type Activations, type Model } from '../model/index.js';
+import { forwardToHidden, headParamName } from '../model/forward.js';
+import { type Teacher, type TeacherHidden, TeacherError } from './teacher.js';
 
 export class ModelTeacher implements Teacher {
   readonly vocabSize: number;
   readonly maxSeqLen: number;
   private acts: Activations;
+  /** (B*T, vocabSize), allocated on the first logits() call: a teacher used only through
+   *  hidden() never holds the whole batch's logits. */
+  private logitsBuf: Float32Array | null = null;
 
   /** Activations are sized for (B, T) once; larger calls throw. */
-  constructor(private readonly be: Backend, readonly model: Model, B: number, T: number, readonly description: string) {
+  constructor(private readonly be: Backend, readonly model: Model, private readonly B: number, private readonly T: number,
+    readonly description: string) {
     this.vocabSize = model.config.vocabSize;
     this.maxSeqLen = model.config.maxSeqLen;
     if (T > model.config.maxSeqLen) {
       throw new TeacherError(`teacher ${description}: sequence length ${T} exceeds its maxSeqLen ${model.config.maxSeqLen}`);
     }
-    this.acts = createActivations(model.config, B, T, { training: false, allLogits: true });
+    this.acts = createActivations(model.config, B, T, { training: false, headLogits: false });
   }
 
   logits(tokens: Int32Array, B: number, T: number): Float32Array {
-    return forward(this.be, this.model, this.acts, tokens, B, T);
+    const { hidden, head, C } = this.hidden(tokens, B, T);
+    const N = B * T, V = this.vocabSize;
+    this.logitsBuf ??= new Float32Array(this.B * this.T * V);
+    const out = this.logitsBuf.subarray(0, N * V);
+    this.be.gemm(out, hidden, head, N, V, C, false, true, 1, 0);
+    return out;
+  }
+
+  hidden(tokens: Int32Array, B: number, T: number): TeacherHidden {
+    const c = this.model.config;
+    const hidden = forwardToHidden(this.be, this.model, this.acts, tokens, B, T);
+    return { hidden, head: param(this.model, headParamName(c)), C: c.dim };
   }
 }

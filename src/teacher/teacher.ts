@@ -14,7 +14,17 @@ export interface Teacher {
    * the teacher and valid until its next call.
    */
   logits(tokens: Int32Array, B: number, T: number): Float32Array;
+  /**
+   * Optional, for sources that are models run here: the final hidden states (B*T, C) and the
+   * head (vocabSize, C) whose product is logits(), so the fused head loss makes the teacher's
+   * logits chunk by chunk instead of all at once. The views are owned by the teacher and valid
+   * until its next call.
+   */
+  hidden?(tokens: Int32Array, B: number, T: number): TeacherHidden;
 }
+
+/** A teacher's final hidden states (N,C) and head (vocabSize,C): logits = hidden·headᵀ. */
+export interface TeacherHidden { hidden: Float32Array; head: Float32Array; C: number }
 
 export class TeacherError extends Error {
   constructor(message: string) {

@@ -1,9 +1,14 @@
 // One training micro-batch, the compute shared by the loop and the step benchmarks: teacher rows,
 // student forward, α·CE + (1−α)·KD and its gradient, backward into the student's (accumulating)
 // grads. Buffers are sized once. It does not draw batches, clip, step the optimizer or log.
-import type { Backend } from '../engine/backend.js';
+// Fused path (default): student forward to its final hidden, then Backend.headLossForwardBackward
+// (head GEMM + loss + head gradients, chunked over rows: no (N,V) array), then the backward from
+// the hidden. Unfused path (divergence 'mse', or fusedHead: false): full logits + src/distill.
+import type { Backend, HeadLossDivergence, HeadLossTeacher } from '../engine/backend.js';
 import { distillLossForwardBackward, hardCeForwardBackward, type KdDivergence } from '../distill/index.js';
-import { backward, createActivations, forward, type Activations, type Model } from '../model/index.js';
+import { backward, createActivations, forward, grad, param, type Activations, type Model } from '../model/index.js';
+import { forwardToHidden, headParamName } from '../model/forward.js';
+import { backwardFromHidden } from '../model/backward.js';
 import type { Recipe } from '../recipe/schema.js';
 import type { Teacher } from '../teacher/teacher.js';
 import { TeacherStep } from './teacher-step.js';
@@ -21,14 +26,25 @@ export interface MicroStepTimings { teacher: number; forward: number; loss: numb
 
 export interface MicroStepResult { loss: number; ce: number; kd: number }
 
+export interface MicroStepOptions {
+  /** Use the fused head + loss op when the divergence allows it (all but 'mse'). Default true;
+   *  false keeps the unfused path (full logits), e.g. to compare the two. */
+  fusedHead?: boolean;
+}
+
 export class MicroStep {
   readonly inputs: Int32Array;
   readonly targets: Int32Array;
   /** Stream position of each row's first token (B): stores of teacher rows are indexed by it. */
   readonly offsets: Int32Array;
-  readonly acts: Activations;
+  /** The training activations (no logits on the fused path). */
+  private readonly trainActs: Activations;
+  private evalActs: Activations | null = null;
   readonly timings: MicroStepTimings = { teacher: 0, forward: 0, loss: 0, backward: 0 };
+  /** (N,V) gradient of the logits: unfused path only (empty when fused). */
   private readonly dLogits: Float32Array;
+  /** The divergence when the fused head loss runs, else null. */
+  private readonly fused: HeadLossDivergence | null;
   private readonly rowCe: Float32Array;
   private readonly rowKd: Float32Array;
   private readonly teacherStep: TeacherStep | null;
@@ -38,18 +54,29 @@ export class MicroStep {
   /** teacher null: hard labels only (the loss never needs it). */
   constructor(
     private readonly be: Backend, private readonly student: Model, teacher: Teacher | null,
-    private readonly lossCfg: MicroStepLoss, readonly B: number, readonly T: number,
+    private readonly lossCfg: MicroStepLoss, readonly B: number, readonly T: number, opts: MicroStepOptions = {},
   ) {
     this.N = B * T;
     this.V = student.config.vocabSize;
-    this.acts = createActivations(student.config, B, T);
-    this.dLogits = new Float32Array(this.N * this.V);
+    const d = lossCfg.divergence;
+    this.fused = (opts.fusedHead ?? true) && d.kind !== 'mse' ? d : null;
+    this.trainActs = createActivations(student.config, B, T, { headLogits: !this.fused });
+    this.dLogits = new Float32Array(this.fused ? 0 : this.N * this.V);
     this.rowCe = new Float32Array(this.N);
     this.rowKd = new Float32Array(this.N);
     this.inputs = new Int32Array(this.N);
     this.targets = new Int32Array(this.N);
     this.offsets = new Int32Array(B);
     this.teacherStep = teacher ? new TeacherStep(teacher, lossCfg.teacher, this.N, this.V) : null;
+  }
+
+  /** Activations at (B, T) holding all-position logits, for evaluating the student between steps:
+   *  the training ones on the unfused path; on the fused path (whose training activations hold no
+   *  logits) inference ones created on first use. */
+  get acts(): Activations {
+    if (!this.fused) return this.trainActs;
+    this.evalActs ??= createActivations(this.student.config, this.B, this.T, { training: false, allLogits: true });
+    return this.evalActs;
   }
 
   /** Splits B windows of T+1 ids (row-major) into inputs and next-token targets; offsets (B)
@@ -70,7 +97,8 @@ export class MicroStep {
    * gradScale · (α·CE + (1−α)·KD) are ACCUMULATED into student.grads. With no teacher, α is 1.
    */
   run(alpha: number, temperature: number, gradScale: number): MicroStepResult {
-    const { be, student, acts, N, V, timings, lossCfg } = this;
+    if (this.fused) return this.runFused(this.fused, alpha, temperature, gradScale);
+    const { be, student, trainActs: acts, N, V, timings, lossCfg } = this;
     const clock = () => performance.now() / 1000;
     let t0 = clock();
     const rows = this.teacherStep ? this.teacherStep.rows(this.inputs, this.offsets, this.B, this.T, temperature) : null;
@@ -98,5 +126,35 @@ export class MicroStep {
     backward(be, student, acts, this.dLogits);
     timings.backward += clock() - t1;
     return out;
+  }
+
+  /** run() on the fused path: same contract, same values up to f32 rounding. */
+  private runFused(divergence: HeadLossDivergence, alpha: number, temperature: number, gradScale: number): MicroStepResult {
+    const { be, student, trainActs: acts, N, V, timings, lossCfg, teacherStep } = this;
+    const C = student.config.dim;
+    const clock = () => performance.now() / 1000;
+    let t0 = clock();
+    let teacher: HeadLossTeacher = { kind: 'none' };
+    if (teacherStep) {
+      teacher = teacherStep.hiddenRows(this.inputs, this.B, this.T)
+        ?? teacherStep.rows(this.inputs, this.offsets, this.B, this.T, temperature);
+    }
+    let t1 = clock();
+    timings.teacher += t1 - t0;
+    const hf = forwardToHidden(be, student, acts, this.inputs, this.B, this.T);
+    t0 = clock();
+    timings.forward += t0 - t1;
+    const headName = headParamName(student.config);
+    const dHidden = acts.dh.subarray(0, N * C);
+    const r = be.headLossForwardBackward(dHidden, grad(student, headName), this.rowCe, this.rowKd, hf,
+      param(student, headName), teacher, this.targets, N, V, C, {
+        alpha: teacherStep ? alpha : 1, divergence, temperature, scaleT2: lossCfg.scaleT2,
+        ignoreIndex: lossCfg.ignoreIndex, gradScale,
+      });
+    t1 = clock();
+    timings.loss += t1 - t0;
+    backwardFromHidden(be, student, acts, dHidden);
+    timings.backward += clock() - t1;
+    return { loss: r.loss, ce: r.ce, kd: r.kd };
   }
 }

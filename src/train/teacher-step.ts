@@ -5,6 +5,7 @@ import {
   type TeacherRows, processTeacherLogitsDense, processTeacherLogitsSparse,
 } from '../distill/index.js';
 import type { Recipe } from '../recipe/schema.js';
+import type { HeadLossTeacher } from '../engine/backend.js';
 import type { Teacher } from '../teacher/teacher.js';
 
 export class TeacherStep {
@@ -26,6 +27,15 @@ export class TeacherStep {
     this.ids = this.mode === 'sparse' ? new Int32Array(N * this.k) : null;
     this.logProbs = this.mode === 'sparse' ? new Float32Array(N * this.k) : null;
     this.tail = this.mode === 'sparse' ? new Float32Array(N) : null;
+  }
+
+  /** For the fused head loss: the teacher's final hidden states + head when no logit processing
+   *  is configured and the source can give them (its logits are then made chunk by chunk, a
+   *  padded head's extra rows unused); null otherwise (use rows()). */
+  hiddenRows(inputs: Int32Array, B: number, T: number): HeadLossTeacher | null {
+    if (this.mode !== 'raw' || !this.teacher.hidden || this.teacher.vocabSize < this.V) return null;
+    const h = this.teacher.hidden(inputs, B, T);
+    return { kind: 'hidden', hidden: h.hidden, weight: h.head, C: h.C };
   }
 
   /** Teacher rows for inputs (B*T) at temperature T; offsets (B): each row's stream position. */

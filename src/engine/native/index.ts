@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Backend, F32, I32, RopeMode } from '../backend.js';
+import type { Backend, F32, HeadLossDivergence, HeadLossOptions, HeadLossResult, HeadLossTeacher, I32, RopeMode } from '../backend.js';
 
 /** The functions the addon exports (native/binding.cpp). */
 export interface NativeAddon {
@@ -34,6 +34,11 @@ export interface NativeAddon {
   adamwStep(params: F32, grads: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
   topkForward(values: F32, indices: I32, inp: F32, N: number, V: number, k: number): void;
   topkBackward(dInp: F32, dValues: F32, indices: I32, N: number, V: number, k: number): void;
+  /** See marshalHeadLoss for how the teacher and options become numbers. */
+  headLossForwardBackward(dHidden: F32, dWeight: F32, rowCe: F32, rowKd: F32, hidden: F32, weight: F32, targets: I32,
+    N: number, V: number, C: number, teacherKind: number, tA: F32, tB: F32, tIds: I32, tDim: number, tailMode: number,
+    divKind: number, divParam: number, alpha: number, temperature: number, scaleT2: number, ignoreIndex: number,
+    gradScale: number, chunkRows: number): HeadLossResult;
   /** Returns immediately; used by the bench to measure N-API call overhead. */
   noop(a: F32): void;
 }
@@ -75,6 +80,44 @@ export function nativeLoadError(): string | null {
 
 const ropeMode = (m: RopeMode): number => (m === 'interleaved' ? 0 : 1);
 
+const EMPTY_F32 = new Float32Array(0);
+const EMPTY_I32 = new Int32Array(0);
+const DIVERGENCES = ['forward-kl', 'reverse-kl', 'jsd', 'skew-forward-kl', 'skew-reverse-kl', 'tvd', 'soft-ce'] as const;
+const TAILS = ['ignore', 'bucket', 'uniform'] as const;
+
+/** The numbers native/ops-binding.cpp HeadLossForwardBackward takes for a teacher and a divergence. */
+function marshalTeacher(t: HeadLossTeacher): [kind: number, tA: F32, tB: F32, ids: I32, dim: number, tail: number] {
+  switch (t.kind) {
+    case 'none': return [0, EMPTY_F32, EMPTY_F32, EMPTY_I32, 0, 0];
+    case 'logits': return [1, t.logits, EMPTY_F32, EMPTY_I32, 0, 0];
+    case 'logprobs': return [2, t.logProbs, EMPTY_F32, EMPTY_I32, 0, 0];
+    case 'hidden': return [3, t.hidden, t.weight, EMPTY_I32, t.C, 0];
+    case 'sparse': {
+      const tail = TAILS.indexOf(t.tailMode);
+      if (tail < 0) throw new RangeError(`headLossForwardBackward: teacher.tailMode must be 'ignore', 'bucket' or 'uniform', got '${String(t.tailMode)}'`);
+      return [4, t.logProbs, t.tail, t.ids, t.k, tail];
+    }
+    default: throw new RangeError(`headLossForwardBackward: unknown teacher kind '${(t as { kind: string }).kind}'`);
+  }
+}
+
+function marshalDivergence(d: HeadLossDivergence): [kind: number, param: number] {
+  const kind = DIVERGENCES.indexOf(d.kind);
+  if (kind < 0) throw new RangeError(`headLossForwardBackward: divergence '${(d as { kind: string }).kind}' is not fused; use logits + distillLossForwardBackward`);
+  return [kind, d.kind === 'jsd' ? d.beta : d.kind === 'skew-forward-kl' || d.kind === 'skew-reverse-kl' ? d.lambda : 0];
+}
+
+function headLoss(a: NativeAddon, dHidden: F32, dWeight: F32, rowCe: F32, rowKd: F32, hidden: F32, weight: F32,
+  teacher: HeadLossTeacher, targets: I32, N: number, V: number, C: number, o: HeadLossOptions): HeadLossResult {
+  if (o.chunkRows !== undefined && (!Number.isInteger(o.chunkRows) || o.chunkRows < 1)) {
+    throw new RangeError(`headLossForwardBackward: option 'chunkRows' must be a positive integer, got ${o.chunkRows}`);
+  }
+  const [kind, tA, tB, ids, dim, tail] = marshalTeacher(teacher);
+  const [div, param] = marshalDivergence(o.divergence);
+  return a.headLossForwardBackward(dHidden, dWeight, rowCe, rowKd, hidden, weight, targets, N, V, C, kind, tA, tB, ids,
+    dim, tail, div, param, o.alpha, o.temperature, o.scaleT2 ? 1 : 0, o.ignoreIndex, o.gradScale, o.chunkRows ?? 0);
+}
+
 /** A Backend over the addon, or null when it is unavailable. */
 export function loadNativeBackend(): Backend | null {
   const a = loadNativeAddon();
@@ -107,6 +150,8 @@ export function loadNativeBackend(): Backend | null {
     adamwStep: a.adamwStep,
     topkForward: a.topkForward,
     topkBackward: a.topkBackward,
+    headLossForwardBackward: (dH, dW, rowCe, rowKd, h, w, teacher, targets, N, V, C, o) =>
+      headLoss(a, dH, dW, rowCe, rowKd, h, w, teacher, targets, N, V, C, o),
   };
   return backend;
 }

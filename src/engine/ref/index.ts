@@ -10,6 +10,7 @@ import { geluBackward, geluForward, siluBackward, siluForward, swigluBackward, s
 import { crossEntropyBackward, crossEntropyForward } from './cross-entropy.js';
 import { adamwStep } from './adamw.js';
 import { topkBackward, topkForward } from './topk.js';
+import { headLossForwardBackward } from './head-loss.js';
 
 export function createRefBackend(): Backend {
   return {
@@ -27,5 +28,6 @@ export function createRefBackend(): Backend {
     crossEntropyForward, crossEntropyBackward,
     adamwStep,
     topkForward, topkBackward,
+    headLossForwardBackward,
   };
 }
