@@ -3,8 +3,7 @@
 // only its final hidden states + head for the fused head loss (no (N,V) logits then).
 // It does not cache results; offline stores are a separate source.
 import type { Backend } from '../engine/backend.js';
-import { createActivations, param, type Activations, type Model } from '../model/index.js';
-import { forwardToHidden, headParamName } from '../model/forward.js';
+import { createActivations, forwardToHidden, headParamName, param, type Activations, type Model } from '../model/index.js';
 import { type Teacher, type TeacherHidden, TeacherError } from './teacher.js';
 
 export class ModelTeacher implements Teacher {

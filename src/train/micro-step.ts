@@ -6,9 +6,9 @@
 // the hidden. Unfused path (divergence 'mse', or fusedHead: false): full logits + src/distill.
 import type { Backend, HeadLossDivergence, HeadLossTeacher } from '../engine/backend.js';
 import { distillLossForwardBackward, hardCeForwardBackward, type KdDivergence } from '../distill/index.js';
-import { backward, createActivations, forward, grad, param, type Activations, type Model } from '../model/index.js';
-import { forwardToHidden, headParamName } from '../model/forward.js';
-import { backwardFromHidden } from '../model/backward.js';
+import {
+  backward, backwardFromHidden, createActivations, forward, forwardToHidden, grad, headParamName, param, type Activations, type Model,
+} from '../model/index.js';
 import type { Recipe } from '../recipe/schema.js';
 import type { Teacher } from '../teacher/teacher.js';
 import { TeacherStep } from './teacher-step.js';
