@@ -1,13 +1,15 @@
-// Causal grouped-query attention, flash style, written once over simd::V (W lanes).
-// Forward: per (batch, head, block of W queries) an online softmax over key blocks of kKeyBlock,
-// queries in vector lanes; saves lse. KV-cache steps (Tq <= 4): one query row per task instead.
-// Backward: D_i = rowsum(dOut*out), then two task kinds in one pool call: dq per query block
-// (queries in lanes), dk/dv per key block (keys in lanes, all heads of the kv group), with
-// probabilities recomputed from lse. No (T,T) matrix: only per-thread scratch of a few HS*W
-// blocks plus kKeyBlock*W scores (Tk floats for a KV-cache row). Thread count never changes results.
+// Causal grouped-query attention, written once over simd::V (W lanes). Small heads (HS up to 4
+// vectors: 64 on AVX-512, 32 on AVX2, the training shapes) take the row-block path of
+// attention-rows-impl.h when Tq > 4.
+// Other heads, flash style: forward per (batch, head, block of W queries) an online softmax over key
+// blocks of kKeyBlock, queries in vector lanes; saves lse. KV-cache steps (Tq <= 4): one query row
+// per task instead. Backward: D_i = rowsum(dOut*out), then dq per query block (queries in lanes)
+// and dk/dv per key block (keys in lanes, all heads of the kv group), probabilities recomputed
+// from lse. No (T,T) matrix anywhere. Thread count never changes results.
 #pragma once
 #include <cmath>
 
+#include "kernels/attention-rows-impl.h"
 #include "kernels/parallel.h"
 #include "kernels/simd.h"
 
@@ -17,15 +19,6 @@ namespace attn {
 using namespace simd;
 
 constexpr int kKeyBlock = 64;  // keys per online-softmax step in the forward
-
-struct Dims {
-  int B, Tq, Tk, NH, NKV, HS;
-  int off;        // Tk - Tq: absolute position of query 0
-  int grp;        // NH / NKV query heads per kv head
-  size_t qRow;    // NH * HS: stride between time steps of q/out/dOut
-  size_t kvRow;   // NKV * HS: stride between time steps of k/v
-  float scale;    // 1/sqrt(HS)
-};
 
 // dst[d*W + l] = src[l*stride + d] * by for l < n; lanes n..W-1 are zero.
 inline void transposeIn(float* dst, const float* src, size_t stride, int n, int HS, float by) {
@@ -300,11 +293,6 @@ inline void dkdvBlock(const Dims& D, float* dk, float* dv, const float* dOut, co
   transposeOut(dv + kvOff, D.kvRow, dvT, nk, HS, lanes);
 }
 
-inline Dims dims(int B, int Tq, int Tk, int NH, int NKV, int HS) {
-  return Dims{B, Tq, Tk, NH, NKV, HS, Tk - Tq, NH / NKV, static_cast<size_t>(NH) * HS,
-              static_cast<size_t>(NKV) * HS, 1.f / std::sqrt(static_cast<float>(HS))};
-}
-
 // Runs fn(task, thread) for ntasks on the pool, or inline when the whole op is small.
 template <class F>
 inline void runTasks(int ntasks, double work, F&& fn) {
@@ -331,6 +319,16 @@ void attentionForward(float* out, float* lse, const float* q, const float* k, co
     });
     return;
   }
+  if (const int nv = attn::rowsVectors(HS)) {  // small heads: one task per (b, h), see attention-rows-impl.h
+    scratchReserve(attn::rowsForwardScratch(D));
+    attn::runTasks(B * NH, static_cast<double>(B) * NH * Tq * Tk * HS, [&](int task, int thread) {
+      float* scratch = static_cast<float*>(threadScratch(thread));
+      attn::withVectors(nv, [&](auto c) {
+        attn::forwardHead<decltype(c)::value>(D, out, lse, q, k, v, task / NH, task % NH, scratch);
+      });
+    });
+    return;
+  }
   scratchReserve(sizeof(float) * (static_cast<size_t>(2 * HS + attn::kKeyBlock + 2) * W));
   const int nqb = (Tq + W - 1) / W, nbh = B * NH;
   // Heaviest blocks (last queries: most keys) first so the dynamic hand-out balances.
@@ -346,6 +344,16 @@ void attentionBackward(float* dq, float* dk, float* dv, const float* dOut, const
                        int HS) {
   using simd::W;
   const attn::Dims D = attn::dims(B, Tq, Tk, NH, NKV, HS);
+  if (const int nv = attn::rowsVectors(HS)) {  // small heads: one task per (b, kv head)
+    scratchReserve(attn::rowsBackwardScratch(D));
+    attn::runTasks(B * NKV, static_cast<double>(B) * NH * Tq * Tk * HS, [&](int task, int thread) {
+      float* scratch = static_cast<float*>(threadScratch(thread));
+      attn::withVectors(nv, [&](auto c) {
+        attn::backwardKvHead<decltype(c)::value>(D, dq, dk, dv, dOut, q, k, v, out, lse, task / NKV, task % NKV, scratch);
+      });
+    });
+    return;
+  }
   float* Dsum = static_cast<float*>(sharedScratch(sizeof(float) * static_cast<size_t>(B) * NH * Tq));
   scratchReserve(sizeof(float) * (static_cast<size_t>(4 * HS + 1) * W));
   // D (B,NH,Tq) = rowsum(dOut * out)

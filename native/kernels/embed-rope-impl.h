@@ -59,7 +59,17 @@ inline void rotate(float* out, const float* inp, const float* cosT, const float*
             storeN(o + half + i, fmadd(x0, s, mul(x1, c)), n);
           });
         } else {  // interleaved: pairs (2i, 2i + 1)
-          for (int i = 0; i < half; i++) {
+          int i = 0;
+#if defined(__AVX2__) || defined(__AVX512F__)
+          // W/2 pairs per vector: out = x*cos -/+ swap(x)*sin (fmaddsub: minus in even lanes).
+          const V sg = set1(sign);
+          for (; 2 * i + W <= HS; i += W / 2) {
+            const V xv = load(x + 2 * i);
+            const V c = dupPairs(cs + i), s = mul(dupPairs(sn + i), sg);
+            store(o + 2 * i, fmaddsub(xv, c, mul(swapPairs(xv), s)));
+          }
+#endif
+          for (; i < half; i++) {
             const float c = cs[i], s = sn[i] * sign;
             const float x0 = x[2 * i], x1 = x[2 * i + 1];
             o[2 * i] = x0 * c - x1 * s;

@@ -75,6 +75,20 @@ inline unsigned bits(M m) { return static_cast<unsigned>(m); }  // bit l set = l
 inline V keepFirst(V v, int n) { return n == W ? v : _mm512_maskz_mov_ps(firstN(n), v); }  // lanes >= n -> 0
 inline V iota() { return _mm512_set_ps(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0); }
 inline V roundNearest(V a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+// Strided gather: lane l reads p[l * stride] (index vector from strideIndex).
+using VI = __m512i;
+inline VI strideIndex(int stride) {
+  return _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(stride));
+}
+inline V gather(const float* p, VI idx) { return _mm512_i32gather_ps(idx, p, 4); }
+// Pairs (rotary, interleaved): W/2 floats at p as (p0,p0,p1,p1,..); (x1,x0,x3,x2,..); and
+// a*b - c in even lanes, a*b + c in odd lanes.
+inline V dupPairs(const float* p) {
+  return _mm512_permutexvar_ps(_mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0),
+                               _mm512_castps256_ps512(_mm256_loadu_ps(p)));
+}
+inline V swapPairs(V x) { return _mm512_permute_ps(x, 0xB1); }
+inline V fmaddsub(V a, V b, V c) { return _mm512_fmaddsub_ps(a, b, c); }
 inline V pow2n(V n) {  // 2^n for integer-valued n in [-126, 128]
   __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
   return _mm512_castsi512_ps(e);
@@ -125,6 +139,16 @@ inline unsigned bits(M m) { return static_cast<unsigned>(_mm256_movemask_ps(m));
 inline V keepFirst(V v, int n) { return n == W ? v : _mm256_and_ps(v, _mm256_castsi256_ps(firstN(n))); }
 inline V iota() { return _mm256_set_ps(7, 6, 5, 4, 3, 2, 1, 0); }
 inline V roundNearest(V a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+using VI = __m256i;
+inline VI strideIndex(int stride) {
+  return _mm256_mullo_epi32(_mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0), _mm256_set1_epi32(stride));
+}
+inline V gather(const float* p, VI idx) { return _mm256_i32gather_ps(p, idx, 4); }
+inline V dupPairs(const float* p) {
+  return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(p)), _mm256_set_epi32(3, 3, 2, 2, 1, 1, 0, 0));
+}
+inline V swapPairs(V x) { return _mm256_permute_ps(x, 0xB1); }
+inline V fmaddsub(V a, V b, V c) { return _mm256_fmaddsub_ps(a, b, c); }
 inline V pow2n(V n) {
   __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
   return _mm256_castsi256_ps(e);
@@ -157,6 +181,9 @@ inline V select(M m, V a, V b) { return m ? a : b; }
 inline unsigned bits(M m) { return m ? 1u : 0u; }
 inline V keepFirst(V v, int n) { return n > 0 ? v : 0.f; }
 inline V iota() { return 0.f; }
+using VI = int;
+inline VI strideIndex(int) { return 0; }
+inline V gather(const float* p, VI) { return *p; }
 #endif
 
 // e^x, within ~2 ulp of the true value over the float range; 0 below kExpLo, +inf above ~88.72.

@@ -1,6 +1,7 @@
 // `distill run RECIPE... [key.path=value ...]`: trains each recipe (optionally over several
 // seeds), then prints the comparison table (teacher, each student, KD − baseline paired by
-// seed) and writes one HTML report over all the runs. Printing only; the work is in train/.
+// seed) and writes one HTML report over all the runs; --profile adds a per-op-group time table.
+// Printing only; the work is in train/.
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { loadRun } from '../report/run-files.js';
@@ -8,8 +9,9 @@ import { compareKdBaseline } from '../report/compare.js';
 import { writeReport } from '../report/report.js';
 import { runRecipe, type RunSummary } from '../train/run.js';
 import { loadRecipe } from '../recipe/load.js';
+import { formatProfileTable } from '../engine/profile-backend.js';
 
-interface RunCliOptions { resume?: boolean; overwrite?: boolean; seeds?: string; report?: string }
+interface RunCliOptions { resume?: boolean; overwrite?: boolean; seeds?: string; report?: string; profile?: boolean }
 
 const f = (v: number | null | undefined, d = 3) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
 
@@ -43,6 +45,7 @@ export function registerRun(program: Command, version: string): void {
     .option('--overwrite', 'replace the outputs of an earlier run of the same name')
     .option('--seeds <list>', 'run each recipe once per seed (comma-separated), named <name>-s<seed>')
     .option('--report <file>', 'write one HTML report over all runs here')
+    .option('--profile', 'time every engine op over the training loop; prints a table per op group, writes <run>/profile.json and profile/* TensorBoard scalars')
     .action((args: string[], o: RunCliOptions) => {
       const recipes = args.filter((a) => !a.includes('='));
       const overrides = args.filter((a) => a.includes('='));
@@ -56,8 +59,9 @@ export function registerRun(program: Command, version: string): void {
       for (const seed of seeds) {
         for (const recipePath of recipes) {
           const extra = seed === null ? [] : [`seed=${seed}`, `name=${loadRecipe(recipePath, overrides, { checkFiles: false }).name}-s${seed}`];
-          const s = runRecipe({ recipePath, overrides: [...overrides, ...extra], resume: o.resume, overwrite: o.overwrite, version });
+          const s = runRecipe({ recipePath, overrides: [...overrides, ...extra], resume: o.resume, overwrite: o.overwrite, version, profile: o.profile });
           console.log(`${s.name}: val loss ${f(s.student.valLoss)} (${s.kind}, seed ${s.seed}, ${s.seconds.toFixed(1)} s) -> ${s.runDir}`);
+          if (s.profile) console.log(`${formatProfileTable(s.profile)}\n(written to ${join(s.runDir, 'profile.json')})\n`);
           summaries.push(s);
         }
       }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { selectBackend } from '../engine/select.js';
 import type { Backend } from '../engine/backend.js';
 import { loadNativeAddon } from '../engine/native/index.js';
+import { profileBackend, profileScalars, type ProfileReport } from '../engine/profile-backend.js';
 import { defaultShardCacheDir, loadCorpusShards, loadTokenizer, createStreamDecoder, type Tokenizer } from '../data/index.js';
 import { createEvalScratch, evaluateStudent } from '../eval/distill-eval.js';
 import { loadCheckpoint } from '../io/load-model.js';
@@ -33,6 +34,8 @@ export interface RunOptions {
   version?: string;
   /** Stop after this many steps, checkpointed, as if interrupted (tests of --resume). */
   stopAfterStep?: number;
+  /** Time every backend op over the training loop: profile.json, TensorBoard profile/* scalars. */
+  profile?: boolean;
 }
 
 export interface RunSummary {
@@ -45,6 +48,8 @@ export interface RunSummary {
   tokensPerSec: number;
   seconds: number;
   loop: LoopResult;
+  /** With RunOptions.profile: time per op group over the training loop (and its evals). */
+  profile?: ProfileReport;
 }
 
 export class RunError extends Error {
@@ -96,7 +101,9 @@ export function runRecipe(opts: RunOptions): RunSummary {
   if (existsSync(runDir) && readdirSync(runDir).length > 0 && !opts.resume && !opts.overwrite) {
     throw new RunError(`run folder ${runDir} already exists; pass --resume to continue it, --overwrite to replace it, or choose another name (name=...)`);
   }
-  const be = selectBackend(recipe.backend === 'auto' ? undefined : recipe.backend, recipe.threads);
+  const plainBe = selectBackend(recipe.backend === 'auto' ? undefined : recipe.backend, recipe.threads);
+  const prof = opts.profile ? profileBackend(plainBe) : null;
+  const be: Backend = prof ?? plainBe;
   const tok = loadTokenizer(recipe.data.tokenizer);
   const corpus = loadCorpusShards(recipe.data.path, tok, {
     cacheDir: recipe.data.cacheDir ?? defaultShardCacheDir(), format: recipe.data.format, field: recipe.data.field, valFraction: recipe.data.validFraction,
@@ -131,9 +138,15 @@ export function runRecipe(opts: RunOptions): RunSummary {
   });
   let loop: LoopResult;
   try {
+    prof?.resetProfile();
     loop = runTrainingLoop({
       be, recipe, student, teacher, train: corpus.train.tokens, val: corpus.val.tokens, runDir, monitor, resume: opts.resume ?? false, stopAfterStep: opts.stopAfterStep,
     });
+    const profile = prof?.profile();
+    if (profile) {
+      writeFileSync(join(runDir, 'profile.json'), JSON.stringify(profile, null, 1) + '\n');
+      monitor.scalars(loop.state.step, profileScalars(profile));
+    }
 
     // Teacher's own score on the same windows, for the eval table.
     let teacherEval: { valLoss: number; params: number } | null = null;
@@ -170,7 +183,7 @@ export function runRecipe(opts: RunOptions): RunSummary {
     const summary: RunSummary = {
       name: recipe.name, runDir, seed: recipe.seed, kind,
       student: { valLoss: fe.valLoss, klToTeacher: fe.klToTeacher, top1Agreement: fe.top1Agreement, params: student.layout.total },
-      teacher: teacherEval, tokensPerSec: loop.tokensPerSec, seconds: (performance.now() - started) / 1000, loop,
+      teacher: teacherEval, tokensPerSec: loop.tokensPerSec, seconds: (performance.now() - started) / 1000, loop, profile,
     };
     monitor.close();
     writeReport([runDir], join(runDir, 'report.html'));
@@ -184,7 +197,7 @@ export function runRecipe(opts: RunOptions): RunSummary {
 /** Removes the outputs of an earlier run in this folder (used with --overwrite only). */
 function clearRunFiles(runDir: string): void {
   for (const f of readdirSync(runDir)) {
-    if (f === 'checkpoints' || f.startsWith('events.out.tfevents') || ['metrics.jsonl', 'samples.jsonl', 'eval.json', 'report.html'].includes(f)) {
+    if (f === 'checkpoints' || f.startsWith('events.out.tfevents') || ['metrics.jsonl', 'samples.jsonl', 'eval.json', 'report.html', 'profile.json'].includes(f)) {
       rmSync(join(runDir, f), { recursive: true, force: true });
     }
   }

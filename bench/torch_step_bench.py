@@ -1,0 +1,159 @@
+# The PyTorch side of `npm run bench` (bench/step.ts): the same three workloads on the same shapes
+# as ours (teacher forward, student hard-CE step, online KD step), a minimal Llama written here
+# (RMSNorm, rotary, SwiGLU, tied head), random weights and tokens. Prints one JSON line per
+# workload. It is a yardstick only: it shares no code or weights with distill.
+#
+# Best setup on this machine (the bench sets it; do the same when running by hand):
+#   OPENBLAS_CORETYPE=SkylakeX OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/torch_step_bench.py
+# OpenBLAS 0.3.21 does not recognise Zen 5 and would fall back to its AVX2 kernels at half speed.
+# Each workload runs in its own child process so peak RSS (ru_maxrss) is per workload.
+import argparse
+import json
+import math
+import resource
+import subprocess
+import sys
+import time
+
+SHAPES = {
+    # stories15M-shaped teacher and a 5M student (issue 5); batch 8, seq 256, vocab 32000.
+    'teacher': dict(dim=288, n_layers=6, n_heads=6, hidden=768, vocab=32000),
+    'student': dict(dim=128, n_layers=4, n_heads=4, hidden=384, vocab=32000),
+}
+B, T = 8, 256
+ALPHA = 0.5          # α·CE + (1−α)·KD, as the default recipe
+LR = 1e-3
+CLIP = 1.0           # the training loop clips the global grad norm before AdamW; so do we
+
+
+def build(torch, nn, F, cfg, seed):
+    """A minimal Llama (llama2.c conventions: interleaved rotary pairs) with a tied head."""
+    torch.manual_seed(seed)
+    dim, nh, hidden, vocab = cfg['dim'], cfg['n_heads'], cfg['hidden'], cfg['vocab']
+    hs = dim // nh
+
+    class RMSNorm(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = nn.Parameter(torch.ones(dim))
+
+        def forward(self, x):
+            return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5) * self.weight
+
+    def rope(x, cos, sin):  # x (B,T,NH,HS), pairs (2i, 2i+1)
+        x0, x1 = x[..., 0::2], x[..., 1::2]
+        return torch.stack((x0 * cos - x1 * sin, x0 * sin + x1 * cos), dim=-1).flatten(-2)
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn_norm, self.ffn_norm = RMSNorm(), RMSNorm()
+            self.wq, self.wk, self.wv, self.wo = (nn.Linear(dim, dim, bias=False) for _ in range(4))
+            self.w1 = nn.Linear(dim, hidden, bias=False)
+            self.w3 = nn.Linear(dim, hidden, bias=False)
+            self.w2 = nn.Linear(hidden, dim, bias=False)
+
+        def forward(self, x, cos, sin, mask):
+            b, t, _ = x.shape
+            h = self.attn_norm(x)
+            q = rope(self.wq(h).view(b, t, nh, hs), cos, sin).transpose(1, 2)
+            k = rope(self.wk(h).view(b, t, nh, hs), cos, sin).transpose(1, 2)
+            v = self.wv(h).view(b, t, nh, hs).transpose(1, 2)
+            s = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs)) + mask
+            a = (F.softmax(s, dim=-1) @ v).transpose(1, 2).reshape(b, t, dim)
+            x = x + self.wo(a)
+            h = self.ffn_norm(x)
+            return x + self.w2(F.silu(self.w1(h)) * self.w3(h))
+
+    class Llama(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tok = nn.Embedding(vocab, dim)
+            self.layers = nn.ModuleList(Block() for _ in range(cfg['n_layers']))
+            self.norm = RMSNorm()
+            inv = 1.0 / (10000.0 ** (torch.arange(0, hs, 2).float() / hs))
+            ang = torch.outer(torch.arange(T).float(), inv)  # (T, HS/2)
+            self.register_buffer('cos', ang.cos()[None, :, None, :], persistent=False)
+            self.register_buffer('sin', ang.sin()[None, :, None, :], persistent=False)
+            self.register_buffer('mask', torch.full((T, T), float('-inf')).triu(1), persistent=False)
+            for p in self.parameters():
+                if p.dim() == 2:
+                    nn.init.normal_(p, std=0.02)
+
+        def forward(self, ids):
+            x = self.tok(ids)
+            for layer in self.layers:
+                x = layer(x, self.cos, self.sin, self.mask)
+            return self.norm(x) @ self.tok.weight.t()  # tied head
+
+    return Llama()
+
+
+def run_workload(name, warmup, steps):
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    torch.set_num_threads(2)
+    g = torch.Generator().manual_seed(1)
+    V = SHAPES['student']['vocab']
+    windows = torch.randint(0, V, (B, T + 1), generator=g)
+    inputs, targets = windows[:, :-1].contiguous(), windows[:, 1:].contiguous()
+
+    if name == 'teacher-forward':
+        teacher = build(torch, nn, F, SHAPES['teacher'], 2).eval()
+
+        def step():
+            with torch.no_grad():
+                teacher(inputs)
+    else:
+        student = build(torch, nn, F, SHAPES['student'], 3)
+        opt = torch.optim.AdamW(student.parameters(), lr=LR, weight_decay=0.1, foreach=True)
+        teacher = build(torch, nn, F, SHAPES['teacher'], 2).eval() if name == 'kd-step' else None
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            logits = student(inputs).view(B * T, V)
+            loss = F.cross_entropy(logits, targets.view(-1))
+            if teacher is not None:
+                with torch.no_grad():
+                    t_logp = F.log_softmax(teacher(inputs).view(B * T, V), dim=-1)
+                kl = F.kl_div(F.log_softmax(logits, dim=-1), t_logp, log_target=True, reduction='batchmean')
+                loss = ALPHA * loss + (1 - ALPHA) * kl  # T = 1, so the T² scale is 1
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(student.parameters(), CLIP)
+            opt.step()
+
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    med = times[len(times) // 2]
+    print(json.dumps({
+        'workload': name, 'tokensPerSec': B * T / med, 'stepSeconds': med, 'steps': steps,
+        'peakRssBytes': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        'torch': torch.__version__, 'threads': torch.get_num_threads(),
+    }), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--workload', choices=['teacher-forward', 'ce-step', 'kd-step'])
+    ap.add_argument('--warmup', type=int, default=2)
+    ap.add_argument('--steps', type=int, default=5)
+    a = ap.parse_args()
+    if a.workload:
+        run_workload(a.workload, a.warmup, a.steps)
+        return
+    for w in ['teacher-forward', 'ce-step', 'kd-step']:
+        r = subprocess.run([sys.executable, __file__, '--workload', w, '--warmup', str(a.warmup), '--steps', str(a.steps)],
+                           stdout=subprocess.PIPE, check=True, text=True)
+        sys.stdout.write(r.stdout)
+        sys.stdout.flush()
+
+
+if __name__ == '__main__':
+    main()
