@@ -15,6 +15,16 @@ export function availableBackends(): Backend[] {
   return out;
 }
 
+let warned = false;
+/** The fallback when the addon is missing: says so once per process (ref is ~100× slower). */
+function refWithWarning(): Backend {
+  if (!warned) {
+    warned = true;
+    process.stderr.write(`distill: native engine not loaded (${nativeLoadError() ?? 'unknown reason'}); running on the slow ref backend. Build it with \`npm run build:native\`, or set DISTILL_BACKEND=ref to silence this.\n`);
+  }
+  return createRefBackend();
+}
+
 /** The backend to use: `name`, else $DISTILL_BACKEND, else native if built, else ref. */
 export function selectBackend(name?: string, threads?: number): Backend {
   const want = name ?? process.env.DISTILL_BACKEND ?? '';
@@ -24,7 +34,7 @@ export function selectBackend(name?: string, threads?: number): Backend {
     const native = loadNativeBackend();
     if (!native) throw new Error(`DISTILL_BACKEND=native but the native addon did not load: ${nativeLoadError() ?? 'unknown reason'}. Run \`npm run build:native\`.`);
     backend = native;
-  } else if (want === '') backend = loadNativeBackend() ?? createRefBackend();
+  } else if (want === '') backend = loadNativeBackend() ?? refWithWarning();
   else throw new Error(`DISTILL_BACKEND must be 'ref' or 'native', got '${want}'`);
   const t = threads ?? (process.env.DISTILL_THREADS ? Number(process.env.DISTILL_THREADS) : undefined);
   if (t !== undefined) {
