@@ -1,9 +1,11 @@
 // GEMM throughput of the native engine (npm run bench:gemm): GFLOP/s for NN, NT, TN on the
 // training step's shapes with 1 and 2 threads (median and best of timed reps after warm-up), and
-// the N-API call overhead. Optionally oneDNN side by side (bench/gemm-onednn.ts). Prints only.
-import { cpus } from 'node:os';
+// the N-API call overhead. Optionally oneDNN side by side (bench/gemm-onednn.ts) and the measured
+// FMA peak (bench/peak-fma.ts); prints the load average, since the cores may be shared. Prints only.
+import { cpus, loadavg } from 'node:os';
 import { loadNativeAddon, nativeLoadError } from '../src/engine/native/index.js';
 import { oneDnnBench, oneDnnMissing } from './gemm-onednn.js';
+import { peakFma, peakFmaMissing } from './peak-fma.js';
 
 const addon = loadNativeAddon();
 if (!addon) {
@@ -44,6 +46,10 @@ function time(fn: () => void): { med: number; best: number } {
 
 const info = addon.info();
 console.log(`distill native gemm: isa ${info.isa}, ${info.cores} cores (${cpus()[0]?.model ?? '?'}), ${info.compiler}`);
+const peak = process.env.BENCH_PEAK === '0' ? null : peakFma(Math.max(...threadCounts));
+console.log(peak ? `measured fp32 FMA peak (bench/peak-fma.cpp): ${peak.map((g, i) => `${i + 1} thread${i ? 's' : ''} ${g.toFixed(1)}`).join(', ')} GFLOP/s`
+  : `(no FMA peak: ${peakFmaMissing()})`);
+console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores (other jobs make figures noisy; compare columns of one run)`);
 console.log('GFLOP/s, median (best) of timed reps; C = op(A) op(B), beta = 0\n');
 
 const dnnl = process.env.BENCH_ONEDNN === '0' ? null : oneDnnBench();

@@ -1,4 +1,4 @@
-// Bench-only: measures this machine's fp32 FMA peak (GFLOP/s) with independent AVX-512 (or AVX2)
+// Bench-only: measures this machine's fp32 FMA peak (GFLOP/s) with 24 independent AVX-512
 // FMA chains, on 1 and on N threads, so GEMM figures can be stated as % of measured peak.
 // Not part of the addon. Build/run: g++ -O2 -mavx512f -pthread bench/peak-fma.cpp -o /tmp/peak-fma && /tmp/peak-fma [threads]
 #include <chrono>
@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
     double best = 0;
     for (int rep = 0; rep < 5; rep++) {
       std::vector<std::thread> ts;
-            auto t0 = std::chrono::steady_clock::now();
+      auto t0 = std::chrono::steady_clock::now();
       for (int t = 0; t < nt; t++) ts.emplace_back([&] { spin(iters); });
       for (auto& t : ts) t.join();
       double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -12,9 +12,16 @@ namespace avx2 {
 
 struct Kernel6x16 {
   static constexpr int MR = 6, NR = 16;
-  // KC: the 16-wide B micro-panel of 256 k (16 KiB) stays in L1 while 6-tall A panels stream
-  // past it; MC: an A block of ~240 rows x KC (240 KiB) stays in L2; NC: shared B block in L3.
-  static constexpr int KC = 256, MC = 240, NC = 4096;
+  // KC: the 6-row A micro-panel of 256 k (6 KiB) stays in L1 while the 16-wide B micro-panels
+  // (16 KiB each) of a task's MB x NB block stream past it from L2 (KC x NB = 256 KiB);
+  // MC x NC bound the packed A and B super-blocks (shared, in L3).
+  static constexpr int KC = 256, MC = 4096, NC = 4096, MB = 96, NB = 256;
+
+  // Transposing pack of op(A) (A stored (M,K)) / op(B) (B stored (N,K)): the portable loop.
+  template <int R>
+  static void packT(float* dst, const float* src, long ld, int rows, int kc) {
+    blocked::packTPortable<R>(dst, src, ld, rows, kc);
+  }
 
   __attribute__((noinline)) static void tile(int kc, const float* ap, const float* bp, float* c,
                                              long ldc, float alpha, float beta) {
