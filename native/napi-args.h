@@ -12,26 +12,44 @@ namespace distill {
 struct F32Arg { float* data; size_t length; };
 struct I32Arg { int32_t* data; size_t length; };
 
+// One napi_get_typedarray_info per array and one napi_get_value_double per number: the
+// node-addon-api wrappers make 3-5 engine calls each, most of a small op's call overhead.
+inline bool typedArrayOf(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type want, void** data, size_t* length) {
+  napi_typedarray_type type;
+  napi_value buffer;
+  size_t offset;
+  if (i >= info.Length()) return false;
+  if (napi_get_typedarray_info(info.Env(), info[i], &type, length, data, &buffer, &offset) != napi_ok) {
+    napi_value exc;  // not a typed array: clear the pending error, the caller throws its own
+    bool pending = false;
+    napi_is_exception_pending(info.Env(), &pending);
+    if (pending) napi_get_and_clear_last_exception(info.Env(), &exc);
+    return false;
+  }
+  return type == want;
+}
+
 inline F32Arg f32Arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Value v = info[i];
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+  void* data = nullptr;
+  size_t length = 0;
+  if (!typedArrayOf(info, i, napi_float32_array, &data, &length))
     throw Napi::TypeError::New(info.Env(), std::string("argument '") + name + "' must be a Float32Array");
-  auto a = v.As<Napi::Float32Array>();
-  return {a.Data(), a.ElementLength()};
+  return {static_cast<float*>(data), length};
 }
 
 inline I32Arg i32Arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Value v = info[i];
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+  void* data = nullptr;
+  size_t length = 0;
+  if (!typedArrayOf(info, i, napi_int32_array, &data, &length))
     throw Napi::TypeError::New(info.Env(), std::string("argument '") + name + "' must be an Int32Array");
-  auto a = v.As<Napi::Int32Array>();
-  return {a.Data(), a.ElementLength()};
+  return {static_cast<int32_t*>(data), length};
 }
 
 inline double numArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Value v = info[i];
-  if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), std::string("argument '") + name + "' must be a number");
-  return v.As<Napi::Number>().DoubleValue();
+  double d = 0;
+  if (i >= info.Length() || napi_get_value_double(info.Env(), info[i], &d) != napi_ok)
+    throw Napi::TypeError::New(info.Env(), std::string("argument '") + name + "' must be a number");
+  return d;
 }
 
 inline int intArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
