@@ -7,6 +7,8 @@ import { registerGenerate } from './generate.js';
 import { registerEval } from './eval.js';
 import { registerInspect } from './inspect.js';
 import { registerReport, registerRun } from './run.js';
+import { registerCache } from './cache.js';
+import { registerStore } from './store.js';
 
 const version = packageVersion(new URL('../../../package.json', import.meta.url));
 const program = new Command();
@@ -27,6 +29,8 @@ registerEval(program);
 registerInspect(program);
 registerRun(program, version);
 registerReport(program);
+registerCache(program);
+registerStore(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`distill: ${e instanceof Error ? e.message : String(e)}`);

@@ -45,6 +45,9 @@ export const Teacher = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('checkpoint'), path: z.string().min(1) }),
   // No teacher: hard labels only (the CE baseline of a KD run).
   z.strictObject({ kind: z.literal('none') }),
+  // An offline store of teacher rows made by `distill cache` (docs/store-format.md). `expect`:
+  // optionally the teacher checkpoint it must have been made by (refused otherwise).
+  z.strictObject({ kind: z.literal('store'), path: z.string().min(1), expect: z.string().min(1).optional() }),
 ]);
 
 const Arch = {

@@ -18,6 +18,7 @@ import { loadRecipe, RecipeError, resolvedRecipeYaml } from '../recipe/load.js';
 import type { Recipe } from '../recipe/schema.js';
 import { writeReport } from '../report/report.js';
 import { ModelTeacher } from '../teacher/model-teacher.js';
+import { openRecipeStore } from '../store/recipe-store.js';
 import { runTrainingLoop, type LoopResult, toSchedule } from './loop.js';
 import { createStudent } from './student-init.js';
 
@@ -119,7 +120,8 @@ export function runRecipe(opts: RunOptions): RunSummary {
     throw new RecipeError(`${opts.recipePath}: key 'train.seqLen': ${recipe.train.seqLen} exceeds the student's maxSeqLen ${student.config.maxSeqLen}`);
   }
   const Bm = recipe.train.batchSize / recipe.train.gradAccum;
-  const teacher = teacherModel ? new ModelTeacher(be, teacherModel.model, Bm, recipe.train.seqLen, teacherModel.description) : null;
+  const teacher = teacherModel ? new ModelTeacher(be, teacherModel.model, Bm, recipe.train.seqLen, teacherModel.description)
+    : recipe.teacher.kind === 'store' ? openRecipeStore(recipe, tok, corpus.train.tokens, corpus.val.tokens, opts.recipePath) : null;
 
   mkdirSync(runDir, { recursive: true });
   if (opts.overwrite && !opts.resume) clearRunFiles(runDir);
@@ -129,7 +131,7 @@ export function runRecipe(opts: RunOptions): RunSummary {
   const kind = isBaseline(recipe) ? 'baseline' : 'kd';
   writeFileSync(join(runDir, 'run.json'), JSON.stringify({
     name: recipe.name, seed: recipe.seed, kind, variant: kind === 'kd' ? recipe.loss.kd.kind : undefined,
-    teacher: teacherModel?.description,
+    teacher: teacherModel?.description ?? teacher?.description,
   }) + '\n');
 
   const monitor = new Monitor(runDir, {

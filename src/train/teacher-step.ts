@@ -7,6 +7,7 @@ import {
 import type { Recipe } from '../recipe/schema.js';
 import type { HeadLossTeacher } from '../engine/backend.js';
 import type { Teacher } from '../teacher/teacher.js';
+import { StoreTeacher } from '../teacher/store-teacher.js';
 
 export class TeacherStep {
   private readonly sliced: Float32Array | null;
@@ -39,7 +40,9 @@ export class TeacherStep {
   }
 
   /** Teacher rows for inputs (B*T) at temperature T; offsets (B): each row's stream position. */
-  rows(inputs: Int32Array, _offsets: Int32Array, B: number, T: number, temperature: number): TeacherRows {
+  rows(inputs: Int32Array, offsets: Int32Array, B: number, T: number, temperature: number): TeacherRows {
+    // an offline store: rows as cached (truncated then), looked up by the windows' positions
+    if (this.teacher instanceof StoreTeacher) return this.teacher.rowsAt(offsets, B, T, temperature, this.proc.tail);
     const N = B * T, V = this.V;
     let logits = this.teacher.logits(inputs, B, T);
     if (this.sliced) {

@@ -1,0 +1,105 @@
+// Fills a teacher store: runs a teacher over both splits of a tokenized corpus in consecutive
+// windows of `context` tokens, truncates each position's distribution (top-p, then top-k, with
+// the tail mass) and writes shard after shard. Shards are independent: finished ones are skipped,
+// so a killed run resumes at the first missing shard, and processes given disjoint shard ranges
+// can fill one store together. It does not load models or tokenize (the CLI does).
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TokenStream } from '../data/batcher.js';
+import { processTeacherLogitsSparse } from '../distill/index.js';
+import type { Teacher } from '../teacher/teacher.js';
+import { encodeRecord } from './codec.js';
+import { StoreError } from './errors.js';
+import { DEFAULT_LP_FLOOR, recordLayout, type StoreSettings, type ValueEncoding } from './format.js';
+import { corpusIdentity } from './identity.js';
+import { createManifest, writeOrCheckManifest, type Manifest } from './manifest.js';
+import { writeShardFile, type ShardEntry } from './shard-file.js';
+
+export interface CacheOptions {
+  dir: string;
+  teacher: Teacher;
+  teacherIdentity: string;
+  tokenizerIdentity: string;
+  /** V: the tokenizer's vocabulary (a larger teacher head is sliced to it). */
+  vocabSize: number;
+  train: TokenStream;
+  val: TokenStream;
+  corpusSource: string;
+  k: number;
+  topP: number;
+  temperature: number;
+  encoding: ValueEncoding;
+  /** Teacher window length; the teacher must accept (batch, context). */
+  context: number;
+  /** Positions per shard, a multiple of context. */
+  shardPositions: number;
+  /** Teacher windows per forward. */
+  batch: number;
+  /** Fill only shards with index in [from, to) (default: all). */
+  shardRange?: [number, number];
+  /** Called after each teacher forward with positions done (this run) and to do (this run). */
+  onProgress?: (done: number, total: number) => void;
+  /** Called when a shard file is complete. */
+  onShard?: (s: ShardEntry) => void;
+}
+
+export interface CacheResult { manifest: Manifest; written: number; skipped: number; positions: number }
+
+export function fillStore(o: CacheOptions): CacheResult {
+  const settings: StoreSettings = {
+    teacherIdentity: o.teacherIdentity, teacherDescription: o.teacher.description, tokenizerIdentity: o.tokenizerIdentity,
+    vocabSize: o.vocabSize, k: o.k, topP: o.topP, temperature: o.temperature, encoding: o.encoding,
+    lpFloor: DEFAULT_LP_FLOOR, context: o.context,
+  };
+  if (o.teacher.vocabSize < o.vocabSize) {
+    throw new StoreError(`distill cache: teacher ${o.teacher.description} has ${o.teacher.vocabSize} logits per position but the tokenizer has ${o.vocabSize} ids; teacher and tokenizer must share a vocabulary`);
+  }
+  if (o.context > o.teacher.maxSeqLen) throw new StoreError(`distill cache: context ${o.context} exceeds the teacher's maxSeqLen ${o.teacher.maxSeqLen}; lower --context`);
+  mkdirSync(o.dir, { recursive: true });
+  const manifest = writeOrCheckManifest(o.dir, createManifest(settings, corpusIdentity(o.train, o.val), o.corpusSource, o.train.length, o.val.length, o.shardPositions));
+  const [from, to] = o.shardRange ?? [0, manifest.shards.length];
+  if (!(from >= 0 && to <= manifest.shards.length && from < to)) {
+    throw new StoreError(`distill cache: shard range ${from}:${to} is outside the store's ${manifest.shards.length} shards (0:${manifest.shards.length})`);
+  }
+  const mine = manifest.shards.slice(from, to);
+  // leftovers of a killed run in this range: temporary files only, finished shards stay
+  for (const f of readdirSync(o.dir)) {
+    const m = /^(shard-(\d+)\.dkd)\.tmp-\d+$/.exec(f);
+    if (m && Number(m[2]) >= from && Number(m[2]) < to) rmSync(join(o.dir, f), { force: true });
+  }
+  const todo = mine.filter((s) => !existsSync(join(o.dir, s.file)));
+  const total = todo.reduce((a, s) => a + s.count, 0);
+  const L = recordLayout(o.vocabSize, o.k, o.encoding);
+  const C = o.context, V = o.vocabSize, TV = o.teacher.vocabSize, k = o.k;
+  const N = o.batch * C;
+  const tokens = new Int32Array(N), ids = new Int32Array(N * k), lps = new Float32Array(N * k), tail = new Float32Array(N);
+  const sliced = TV !== V ? new Float32Array(N * V) : null;
+  let done = 0;
+  for (const sh of todo) {
+    const split = sh.split === 'train' ? o.train : o.val;
+    const local0 = sh.start - manifest.splits.find((s) => s.name === sh.split)!.start;
+    const records = new Uint8Array(sh.count * L.recordBytes);
+    let p = 0;
+    while (p < sh.count) {
+      // B full windows, or the one short window that ends the split
+      const full = Math.floor((sh.count - p) / C);
+      const B = full > 0 ? Math.min(o.batch, full) : 1;
+      const T = full > 0 ? C : sh.count - p;
+      const n = B * T;
+      for (let i = 0; i < n; i++) tokens[i] = split[local0 + p + i];
+      let logits = o.teacher.logits(tokens.subarray(0, n), B, T);
+      if (sliced) {
+        for (let i = 0; i < n; i++) sliced.set(logits.subarray(i * TV, i * TV + V), i * V);
+        logits = sliced;
+      }
+      processTeacherLogitsSparse(ids.subarray(0, n * k), lps.subarray(0, n * k), tail.subarray(0, n), logits.subarray(0, n * V), n, V, k,
+        { temperature: o.temperature, topP: o.topP, tailBucket: true });
+      for (let i = 0; i < n; i++) encodeRecord(records, (p + i) * L.recordBytes, ids, lps, i * k, tail[i], L, settings);
+      p += n; done += n;
+      o.onProgress?.(done, total);
+    }
+    writeShardFile(join(o.dir, sh.file), { settings, corpusIdentity: manifest.corpusIdentity, shard: { index: sh.index, split: sh.split, start: sh.start, count: sh.count }, recordBytes: L.recordBytes }, records);
+    o.onShard?.(sh);
+  }
+  return { manifest, written: todo.length, skipped: mine.length - todo.length, positions: total };
+}
