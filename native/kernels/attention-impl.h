@@ -89,6 +89,23 @@ inline void accumRowsT(float* acc, const float* P, const float* rows, size_t str
   }
 }
 
+// dotRowsT2 / accumRowsT for g <= G rows: the G-wide kernel for a full group, one row at a time
+// for the tail of a block (score rows at S + x*W, second set at S + (G+x)*W).
+template <int G>
+inline void dotRowsT2Upto(int g, float* S, const float* TA, const float* rowsA, const float* TB, const float* rowsB,
+                          size_t stride, int HS) {
+  if (g == G) return dotRowsT2<G>(S, TA, rowsA, TB, rowsB, stride, HS);
+  for (int x = 0; x < g; x++) {
+    dotRowsT<1>(S + x * W, TA, rowsA + x * stride, stride, HS);
+    dotRowsT<1>(S + (G + x) * W, TB, rowsB + x * stride, stride, HS);
+  }
+}
+template <int G>
+inline void accumRowsTUpto(int g, float* acc, const float* P, const float* rows, size_t stride, int HS) {
+  if (g == G) return accumRowsT<G>(acc, P, rows, stride, HS);
+  for (int x = 0; x < g; x++) accumRowsT<1>(acc, P + x * W, rows + x * stride, stride, HS);
+}
+
 // One (b, h, query block at i0) of the forward. Scratch: 2*HS*W + kKeyBlock*W + 2*W floats.
 inline void forwardBlock(const Dims& D, float* out, float* lse, const float* q, const float* k, const float* v,
                          int b, int h, int i0, float* scratch) {
@@ -211,21 +228,13 @@ inline void dqBlock(const Dims& D, float* dq, const float* dOut, const float* q,
     const int g = keyEnd - j0 < G ? keyEnd - j0 : G;
     const float* kr = kb + static_cast<size_t>(j0) * D.kvRow;
     const float* vr = vb + static_cast<size_t>(j0) * D.kvRow;
-    if (g == G) {
-      dotRowsT2<G>(S, Qt, kr, dOt, vr, D.kvRow, HS);
-    } else {
-      for (int x = 0; x < g; x++) {
-        dotRowsT<1>(S + x * W, Qt, kr + x * D.kvRow, D.kvRow, HS);
-        dotRowsT<1>(S + (G + x) * W, dOt, vr + x * D.kvRow, D.kvRow, HS);
-      }
-    }
+    dotRowsT2Upto<G>(g, S, Qt, kr, dOt, vr, D.kvRow, HS);
     for (int x = 0; x < g; x++) {
       V p = exp(sub(load(S + x * W), lseV));
       if (j0 + x > p0) p = select(cmpLe(set1(static_cast<float>(j0 + x)), pos), p, zero());
       store(S + x * W, mul(p, sub(load(S + (G + x) * W), Dv)));  // ds
     }
-    if (g == G) accumRowsT<G>(dqT, S, kr, D.kvRow, HS);
-    else for (int x = 0; x < g; x++) accumRowsT<1>(dqT, S + x * W, kr + x * D.kvRow, D.kvRow, HS);
+    accumRowsTUpto<G>(g, dqT, S, kr, D.kvRow, HS);
   }
   for (int i = 0; i < W; i++) lanes[i] = D.scale;
   transposeOut(dq + qOff, D.qRow, dqT, nq, HS, lanes);
@@ -261,14 +270,7 @@ inline void dkdvBlock(const Dims& D, float* dk, float* dv, const float* dOut, co
       const int g = D.Tq - i0 < G ? D.Tq - i0 : G;
       const float* qr = qb + static_cast<size_t>(i0) * D.qRow;
       const float* orow = ob + static_cast<size_t>(i0) * D.qRow;
-      if (g == G) {
-        dotRowsT2<G>(S, Kt, qr, Vt, orow, D.qRow, HS);
-      } else {
-        for (int x = 0; x < g; x++) {
-          dotRowsT<1>(S + x * W, Kt, qr + x * D.qRow, D.qRow, HS);
-          dotRowsT<1>(S + (G + x) * W, Vt, orow + x * D.qRow, D.qRow, HS);
-        }
-      }
+      dotRowsT2Upto<G>(g, S, Kt, qr, Vt, orow, D.qRow, HS);
       for (int x = 0; x < g; x++) {
         const int i = i0 + x;
         V p = exp(fnmadd(set1(1.f), set1(lse[rowOff + i]), mul(load(S + x * W), scale)));
@@ -276,15 +278,8 @@ inline void dkdvBlock(const Dims& D, float* dk, float* dv, const float* dOut, co
         store(S + (G + x) * W, mul(p, sub(load(S + (G + x) * W), set1(Dsum[rowOff + i]))));  // ds
         store(S + x * W, p);
       }
-      if (g == G) {
-        accumRowsT<G>(dvT, S, orow, D.qRow, HS);
-        accumRowsT<G>(dkT, S + G * W, qr, D.qRow, HS);
-      } else {
-        for (int x = 0; x < g; x++) {
-          accumRowsT<1>(dvT, S + x * W, orow + x * D.qRow, D.qRow, HS);
-          accumRowsT<1>(dkT, S + (G + x) * W, qr + x * D.qRow, D.qRow, HS);
-        }
-      }
+      accumRowsTUpto<G>(g, dvT, S, orow, D.qRow, HS);
+      accumRowsTUpto<G>(g, dkT, S + G * W, qr, D.qRow, HS);
     }
   }
   for (int i = 0; i < W; i++) lanes[i] = D.scale;
