@@ -6,7 +6,7 @@ import type { Backend } from '../engine/backend.js';
 import { RandomWindowBatcher, type TokenStream } from '../data/batcher.js';
 import { scheduleValue, type KdDivergence, type Schedule } from '../distill/index.js';
 import { createEvalScratch, evaluateStudent, type DistillEvalResult } from '../eval/distill-eval.js';
-import { zeroGradsInPlace, type Model } from '../model/index.js';
+import { createActivations, zeroGradsInPlace, type Model } from '../model/index.js';
 import { rss, type Monitor } from '../monitor/monitor.js';
 import type { Recipe } from '../recipe/schema.js';
 import type { Teacher } from '../teacher/teacher.js';
@@ -77,7 +77,8 @@ export function runTrainingLoop(inp: LoopInputs): LoopResult {
     divergence: toDivergence(recipe.loss.kd), scaleT2: recipe.loss.scaleT2,
     ignoreIndex: recipe.loss.ignoreIndex, teacher: recipe.loss.teacher,
   }, Bm, T);
-  const acts = micro.acts;
+  // Evaluation owns its activations: the fused training ones hold no logits.
+  const evalActs = createActivations(student.config, Bm, T, { training: false, allLogits: true });
   const evalScratch = createEvalScratch(Bm, T);
   const opt = new AdamW(student.layout, { beta1: tr.beta1, beta2: tr.beta2, eps: tr.eps, weightDecay: tr.weightDecay });
   const batcher = new RandomWindowBatcher(inp.train, Bm, T, recipe.seed);
@@ -98,7 +99,7 @@ export function runTrainingLoop(inp: LoopInputs): LoopResult {
   const history: StepRecord[] = [];
   const evaluate = () => {
     const t0 = clock();
-    const r = evaluateStudent(be, student, acts, teacher, inp.val, Bm, T, evalScratch, recipe.eval.maxWindows);
+    const r = evaluateStudent(be, student, evalActs, teacher, inp.val, Bm, T, evalScratch, recipe.eval.maxWindows);
     timings.eval += clock() - t0;
     return r;
   };

@@ -39,7 +39,6 @@ export class MicroStep {
   readonly offsets: Int32Array;
   /** The training activations (no logits on the fused path). */
   private readonly trainActs: Activations;
-  private evalActs: Activations | null = null;
   readonly timings: MicroStepTimings = { teacher: 0, forward: 0, loss: 0, backward: 0 };
   /** (N,V) gradient of the logits: unfused path only (empty when fused). */
   private readonly dLogits: Float32Array;
@@ -68,15 +67,6 @@ export class MicroStep {
     this.targets = new Int32Array(this.N);
     this.offsets = new Int32Array(B);
     this.teacherStep = teacher ? new TeacherStep(teacher, lossCfg.teacher, this.N, this.V) : null;
-  }
-
-  /** Activations at (B, T) holding all-position logits, for evaluating the student between steps:
-   *  the training ones on the unfused path; on the fused path (whose training activations hold no
-   *  logits) inference ones created on first use. */
-  get acts(): Activations {
-    if (!this.fused) return this.trainActs;
-    this.evalActs ??= createActivations(this.student.config, this.B, this.T, { training: false, allLogits: true });
-    return this.evalActs;
   }
 
   /** Splits B windows of T+1 ids (row-major) into inputs and next-token targets; offsets (B)

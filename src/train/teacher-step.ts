@@ -10,7 +10,9 @@ import type { Teacher } from '../teacher/teacher.js';
 import { StoreTeacher } from '../teacher/store-teacher.js';
 
 export class TeacherStep {
-  private readonly sliced: Float32Array | null;
+  /** A padded head's logits cut to V columns: made on the first rows() call (the fused path
+   *  with a hidden teacher never needs it). */
+  private sliced: Float32Array | null = null;
   private readonly dense: Float32Array | null;
   private readonly ids: Int32Array | null;
   private readonly logProbs: Float32Array | null;
@@ -19,7 +21,6 @@ export class TeacherStep {
   private readonly mode: 'raw' | 'dense' | 'sparse';
 
   constructor(readonly teacher: Teacher, private readonly proc: Recipe['loss']['teacher'], N: number, readonly V: number) {
-    this.sliced = teacher.vocabSize !== V ? new Float32Array(N * V) : null;
     const truncates = proc.topP < 1 || proc.topK !== undefined;
     const reshapes = proc.clip !== undefined || proc.labelSmoothing > 0;
     this.mode = truncates ? 'sparse' : reshapes ? 'dense' : 'raw';
@@ -45,7 +46,8 @@ export class TeacherStep {
     if (this.teacher instanceof StoreTeacher) return this.teacher.rowsAt(offsets, B, T, temperature, this.proc.tail);
     const N = B * T, V = this.V;
     let logits = this.teacher.logits(inputs, B, T);
-    if (this.sliced) {
+    if (this.teacher.vocabSize !== V) {
+      this.sliced ??= new Float32Array(N * V);
       const TV = this.teacher.vocabSize;
       for (let i = 0; i < N; i++) this.sliced.set(logits.subarray(i * TV, i * TV + V), i * V);
       logits = this.sliced.subarray(0, N * V);
