@@ -23,6 +23,12 @@
       "cflags_cc": ["-mavx2", "-mfma", "-mf16c", "-fPIC"]
     },
     {
+      "target_name": "kernels_amx",
+      "type": "static_library",
+      "sources": ["<!@(node -e \"const f=require('fs');console.log(f.readdirSync('native/isa/amx').filter(x=>x.endsWith('.cpp')).map(x=>'native/isa/amx/'+x).join(' '))\")"],
+      "cflags_cc": ["-mamx-tile", "-mamx-bf16", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mfma", "-fPIC"]
+    },
+    {
       "target_name": "kernels_scalar",
       "type": "static_library",
       "sources": ["<!@(node -e \"const f=require('fs');console.log(f.readdirSync('native/isa/scalar').filter(x=>x.endsWith('.cpp')).map(x=>'native/isa/scalar/'+x).join(' '))\")"],
@@ -30,7 +36,7 @@
     },
     {
       "target_name": "distill_native",
-      "dependencies": ["kernels_avx512", "kernels_avx2", "kernels_scalar"],
+      "dependencies": ["kernels_avx512", "kernels_avx2", "kernels_amx", "kernels_scalar"],
       "sources": ["<!@(node -e \"const f=require('fs');console.log(f.readdirSync('native').filter(x=>x.endsWith('.cpp')).map(x=>'native/'+x).join(' '))\")"],
       "libraries": ["-lpthread"]
     }

@@ -29,8 +29,14 @@ export const TEACHER = llama(288, 6, 6, 768);
 /** 5M student: dim 128, 4 layers, 4 heads (HS 32), hidden 384. */
 export const STUDENT = llama(128, 4, 4, 384);
 
-export type Workload = 'teacher-forward' | 'ce-step' | 'kd-step';
-export const WORKLOADS: Workload[] = ['teacher-forward', 'ce-step', 'kd-step'];
+/** The issue-5 workloads, then the two with the teacher in bf16 (ModelTeacher precision 'bf16';
+ *  PyTorch: the teacher module cast to bfloat16). Model FLOPs are counted the same either way. */
+export type Workload = 'teacher-forward' | 'ce-step' | 'kd-step' | 'teacher-forward-bf16' | 'kd-step-bf16';
+export const WORKLOADS: Workload[] = ['teacher-forward', 'ce-step', 'kd-step', 'teacher-forward-bf16', 'kd-step-bf16'];
+/** The workload without its teacher-precision suffix. */
+export const baseWorkload = (w: Workload): 'teacher-forward' | 'ce-step' | 'kd-step' =>
+  w.replace(/-bf16$/, '') as 'teacher-forward' | 'ce-step' | 'kd-step';
+export const teacherPrecision = (w: Workload): 'fp32' | 'bf16' => (w.endsWith('-bf16') ? 'bf16' : 'fp32');
 
 /** Weights every token multiplies by once in a forward: the blocks' projections plus the head
  *  (tied to the embedding, so the table counts once, as the head). Norm weights are left out. */
@@ -51,8 +57,9 @@ export function forwardFlopsPerToken(c: ModelConfig): number {
   return 2 * matmulParams(c) + 4 * c.nLayers * T * c.dim;
 }
 
-export function flopsPerToken(w: Workload): number {
+export function flopsPerToken(workload: Workload): number {
   const student = 3 * forwardFlopsPerToken(STUDENT);
+  const w = baseWorkload(workload);
   if (w === 'teacher-forward') return forwardFlopsPerToken(TEACHER);
   if (w === 'ce-step') return student;
   return forwardFlopsPerToken(TEACHER) + student;

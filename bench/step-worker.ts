@@ -1,5 +1,5 @@
 // One workload of the step benchmarks, in its own process so peak RSS is the workload's own:
-// `node dist/bench/step-worker.js teacher-forward|ce-step|kd-step [--profile]`. It drives what
+// `node dist/bench/step-worker.js teacher-forward|ce-step|kd-step[-bf16] [--profile]`. It drives what
 // training runs (ModelTeacher, MicroStep, grad clip, AdamW), never a bench-only path, and prints
 // one JSON line (StepResult; with --profile also the op-group profile of the timed steps).
 import { selectBackend } from '../src/engine/select.js';
@@ -10,7 +10,7 @@ import { ModelTeacher } from '../src/teacher/model-teacher.js';
 import { clipGradNormInPlace } from '../src/train/grad-clip.js';
 import { MicroStep } from '../src/train/micro-step.js';
 import { AdamW } from '../src/train/optimizer.js';
-import { ALPHA, B, CLIP, LR, STUDENT, T, TEACHER, TEMPERATURE, VOCAB, WORKLOADS, type StepResult, type Workload } from './step-shapes.js';
+import { ALPHA, B, CLIP, LR, STUDENT, T, TEACHER, TEMPERATURE, VOCAB, WORKLOADS, baseWorkload, teacherPrecision, type StepResult, type Workload } from './step-shapes.js';
 
 const workload = process.argv[2] as Workload;
 if (!WORKLOADS.includes(workload)) {
@@ -32,11 +32,11 @@ for (let i = 0; i < windows.length; i++) windows[i] = rng.nextInt(VOCAB);
 const inputs = new Int32Array(B * T);
 for (let b = 0; b < B; b++) inputs.set(windows.subarray(b * (T + 1), b * (T + 1) + T), b * T);
 
-const teacher = workload === 'ce-step' ? null
-  : new ModelTeacher(be, createModel(TEACHER, initParams(TEACHER, new Rng(2))), B, T, 'random stories15M-shaped');
+const teacher = baseWorkload(workload) === 'ce-step' ? null
+  : new ModelTeacher(be, createModel(TEACHER, initParams(TEACHER, new Rng(2))), B, T, 'random stories15M-shaped', teacherPrecision(workload));
 
 let step: () => void;
-if (workload === 'teacher-forward') {
+if (baseWorkload(workload) === 'teacher-forward') {
   step = () => { teacher!.logits(inputs, B, T); };
 } else {
   const student = createModel(STUDENT, initParams(STUDENT, new Rng(3)));

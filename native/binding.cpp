@@ -2,6 +2,7 @@
 // same argument order. Validates sizes, then calls the dispatching kernel. No heap allocation.
 #include <napi.h>
 
+#include "bf16.h"
 #include "cpu.h"
 #include "gemm.h"
 #include "napi-args.h"
@@ -15,6 +16,7 @@ static Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("isa", isaName(activeIsa()));
   o.Set("threads", pool().threads());
   o.Set("cores", hardwareCores());
+  o.Set("bf16", bf16PathName(bf16Path()));
 #if defined(__clang__)
   o.Set("compiler", std::string("clang ") + __clang_version__);
 #elif defined(__GNUC__)
@@ -48,6 +50,8 @@ static void Gemm(const Napi::CallbackInfo& info) {
 
 // Registers the non-GEMM ops (native/ops-binding.cpp).
 void registerOps(Napi::Env env, Napi::Object exports);
+// Registers packBf16 / gemmBf16 (native/bf16-binding.cpp).
+void registerBf16(Napi::Env env, Napi::Object exports);
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));
@@ -55,6 +59,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("noop", Napi::Function::New(env, Noop, "noop"));
   exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
   registerOps(env, exports);
+  registerBf16(env, exports);
   return exports;
 }
 

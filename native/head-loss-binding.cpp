@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "bf16.h"
 #include "binding-checks.h"
 #include "napi-args.h"
 #include "ops.h"
@@ -19,10 +20,11 @@ using Info = Napi::CallbackInfo;
 
 // headLossForwardBackward(dHidden, dWeight, rowCe, rowKd, hidden, weight, targets, N, V, C,
 //   teacherKind, tA, tB, tIds, tDim, tailMode, divKind, divParam, alpha, temperature, scaleT2,
-//   ignoreIndex, gradScale, chunkRows) -> { loss, ce, kd, count }
+//   ignoreIndex, gradScale, chunkRows, tPacked, tPackedN) -> { loss, ce, kd, count }
 // teacherKind: 0 none, 1 logits (tA (N,V)), 2 logprobs (tA (N,V)), 3 hidden (tA (N,tDim),
 // tB (>=V,tDim)), 4 sparse (tIds (N,tDim) ids, tA (N,tDim) log-probs, tB (N) tail). Unused
-// arrays may be empty. chunkRows 0 = default (src/engine/ref/head-loss.ts headLossChunkRows).
+// arrays may be empty. tPacked (empty = none): a hidden teacher's head packed by packBf16 with
+// tPackedN rows, its logits then made by bf16Gemm. chunkRows 0 = default (src/engine/ref/head-loss.ts headLossChunkRows).
 Napi::Value HeadLossForwardBackward(const Info& info) {
   const char* op = "headLossForwardBackward";
   auto fail = [&](const std::string& m) { rangeError(info, std::string(op) + ": " + m); };
@@ -40,6 +42,8 @@ Napi::Value HeadLossForwardBackward(const Info& info) {
   int ignoreIndex = signedIntArg(info, 21, "ignoreIndex");
   double gradScale = numArg(info, 22, "gradScale");
   int chunkRows = intArg(info, 23, "chunkRows");
+  U16Arg tPacked = u16Arg(info, 24, "teacher.weightBf16");
+  int tPackedN = intArg(info, 25, "teacher.weightBf16 rows");
   if (kind > 4) fail("teacherKind must be 0..4, got " + std::to_string(kind));
   if (tailMode > 2) fail("tailMode must be 0 (ignore), 1 (bucket) or 2 (uniform), got " + std::to_string(tailMode));
   if (divKind > 6) fail("divergence must be 0..6, got " + std::to_string(divKind));
@@ -62,6 +66,10 @@ Napi::Value HeadLossForwardBackward(const Info& info) {
   } else if (teacher == HeadTeacher::Hidden) {
     need(info, op, "teacher.hidden", tA.length, mul(N, tDim), "N*teacher.C");
     need(info, op, "teacher.weight", tB.length, mul(V, tDim), "V*teacher.C");
+    if (tPacked.length > 0) {
+      if (tPackedN < V) fail("teacher.weightBf16 has " + std::to_string(tPackedN) + " rows, needs V = " + std::to_string(V));
+      need(info, op, "teacher.weightBf16", tPacked.length, bf16PackedLength(tPackedN, tDim), "bf16PackedLength(rows, teacher.C)");
+    }
   } else if (teacher == HeadTeacher::Sparse) {
     const int k = tDim;
     need(info, op, "teacher.ids", tIds.length, mul(N, k), "N*k");
@@ -97,6 +105,8 @@ Napi::Value HeadLossForwardBackward(const Info& info) {
   a.N = N; a.V = V; a.C = C;
   a.teacher = teacher;
   a.tDense = tA.data; a.tHidden = tA.data; a.tWeight = tB.data; a.tC = tDim;
+  a.tWeightBf16 = teacher == HeadTeacher::Hidden && tPacked.length > 0 ? tPacked.data : nullptr;
+  a.tPackedN = tPackedN;
   a.ids = tIds.data; a.tLogProbs = tA.data; a.tail = tB.data; a.k = tDim;
   a.tailMode = static_cast<HeadTail>(tailMode);
   a.divergence = static_cast<HeadDivergence>(divKind);

@@ -11,6 +11,7 @@ namespace distill {
 
 struct F32Arg { float* data; size_t length; };
 struct I32Arg { int32_t* data; size_t length; };
+struct U16Arg { uint16_t* data; size_t length; };
 
 // One napi_get_typedarray_info per array and one napi_get_value_double per number: the
 // node-addon-api wrappers make 3-5 engine calls each, most of a small op's call overhead.
@@ -43,6 +44,14 @@ inline I32Arg i32Arg(const Napi::CallbackInfo& info, size_t i, const char* name)
   if (!typedArrayOf(info, i, napi_int32_array, &data, &length))
     throw Napi::TypeError::New(info.Env(), std::string("argument '") + name + "' must be an Int32Array");
   return {static_cast<int32_t*>(data), length};
+}
+
+inline U16Arg u16Arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  void* data = nullptr;
+  size_t length = 0;
+  if (!typedArrayOf(info, i, napi_uint16_array, &data, &length))
+    throw Napi::TypeError::New(info.Env(), std::string("argument '") + name + "' must be a Uint16Array");
+  return {static_cast<uint16_t*>(data), length};
 }
 
 inline double numArg(const Napi::CallbackInfo& info, size_t i, const char* name) {

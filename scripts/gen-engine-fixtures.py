@@ -70,6 +70,34 @@ def gen_gemm():
     return w
 
 
+# ------------------------------------------------------------------ gemm-bf16
+def gen_gemm_bf16():
+    """packBf16 + gemmBf16: c (M,N) = bf16(a) (M,K) · bf16(w)[0:N]ᵀ + beta·c_in; w has PN >= N rows
+    (a padded head). bf16 is torch's .bfloat16() (round to nearest even); the sum is float64."""
+    w = writer('gemm-bf16')
+    g = rng(11)
+    cases = [(1, 1, 1, 1, 0.0), (5, 7, 3, 9, 0.0), (33, 47, 65, 47, 1.0), (17, 64, 257, 70, 0.5),
+             (40, 300, 288, 310, 0.0), (64, 32, 32, 32, 0.0)]
+    for (M, N, K, PN, beta) in cases:
+        a = randn(g, M, K)
+        wt = randn(g, PN, K, scale=0.5)
+        if M == 64:  # exact ties: 1 + 2^-8 rounds down to 1 (even), 1 + 3*2^-8 up to 1 + 2^-6
+            a[0, :4] = torch.tensor([1 + 2 ** -8, 1 + 3 * 2 ** -8, -(1 + 2 ** -8), 2 ** -130], dtype=D)
+        ab = a.float().bfloat16().to(D)
+        wb = wt.float().bfloat16().to(D)
+        out = ab @ wb[:N].t()
+        tensors = {'a': a, 'w': wt}
+        if PN * K <= 20000:  # the rounded weights themselves (packBf16 of ref), small cases only
+            tensors['w_bf16'] = wb
+        if beta != 0:
+            c0 = randn(g, M, N)
+            tensors['c_in'] = c0
+            out = out + beta * c0
+        tensors['c'] = out
+        w.case(f'{M}x{N}x{K}_rows{PN}_b{beta:g}', {'M': M, 'N': N, 'K': K, 'packedN': PN, 'beta': beta}, tensors)
+    return w
+
+
 # ------------------------------------------------------------------ embedding
 def gen_embedding():
     w = writer('embedding')
@@ -311,7 +339,7 @@ def gen_topk():
 def main():
     os.makedirs(OUT, exist_ok=True)
     total = 0
-    for gen in [gen_gemm, gen_embedding, gen_rmsnorm, gen_layernorm, gen_rope, gen_attention,
+    for gen in [gen_gemm, gen_gemm_bf16, gen_embedding, gen_rmsnorm, gen_layernorm, gen_rope, gen_attention,
                 gen_activations, gen_cross_entropy, gen_adamw, gen_topk]:
         w = gen()
         w.save()

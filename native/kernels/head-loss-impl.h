@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <new>
 
+#include "bf16.h"
 #include "gemm.h"
 #include "kernels/head-loss-terms-impl.h"
 #include "kernels/parallel.h"
@@ -283,7 +284,9 @@ void headLossForwardBackward(const HeadLossArgs& a) {
     const float* t = nullptr;
     if (a.teacher == HeadTeacher::Logits || a.teacher == HeadTeacher::LogProbs) t = a.tDense + static_cast<size_t>(r0) * V;
     if (hid) {
-      distill::gemm(false, true, n, V, a.tC, 1.f, a.tHidden + static_cast<size_t>(r0) * a.tC, a.tWeight, 0.f, Tb);
+      const float* th = a.tHidden + static_cast<size_t>(r0) * a.tC;
+      if (a.tWeightBf16) distill::bf16Gemm(n, V, a.tC, th, a.tWeightBf16, a.tPackedN, 0.f, Tb);
+      else distill::gemm(false, true, n, V, a.tC, 1.f, th, a.tWeight, 0.f, Tb);
       t = Tb;
     }
     const int ntasks = (n + rowsPerTask - 1) / rowsPerTask;

@@ -137,6 +137,19 @@ export interface Backend extends BackendInfo {
   /** dInp (N,V) overwritten: zeros except dInp[i, indices[i,j]] = dValues[i,j]. */
   topkBackward(dInp: F32, dValues: F32, indices: I32, N: number, V: number, k: number): void;
 
+  // ---------------------------------------------------------------- bf16 weights (frozen teachers)
+  /**
+   * A frozen weight w (N,K) rounded to bf16 (round to nearest even, as torch's .bfloat16()) and
+   * laid out for this backend's gemmBf16. Done once per weight (a teacher at load).
+   */
+  packBf16(w: F32, N: number, K: number): Bf16Weight;
+  /**
+   * c (M,N) = bf16(a) (M,K) · bf16(w)[0:N]ᵀ, products summed in fp32, + beta·c (beta 0 never reads
+   * c). N ≤ w.N (a padded head's first rows). Throws EngineError for a weight another backend
+   * packed, or bad sizes.
+   */
+  gemmBf16(c: F32, a: F32, w: Bf16Weight, M: number, N: number, beta: number): void;
+
   // ---------------------------------------------------------------- fused output head + loss
   /**
    * The output layer and the distillation loss in one op, walking rows in chunks so no (N,V)
@@ -156,6 +169,10 @@ export interface Backend extends BackendInfo {
                           options: HeadLossOptions): HeadLossResult;
 }
 
+/** A weight packed by Backend.packBf16: (N,K) in bf16, `layout` names the backend path that
+ *  packed it (data is only meaningful to that path). */
+export interface Bf16Weight { readonly N: number; readonly K: number; readonly layout: string; readonly data: Uint16Array }
+
 // ---------------------------------------------------------------- fused head + loss types
 /** The KD divergences the fused head loss computes (the probability ones of src/distill; 'mse'
  *  on logits is not fused: callers fall back to logits + distillLossForwardBackward). */
@@ -173,8 +190,9 @@ export type HeadLossTeacher =
   | { kind: 'logits'; logits: F32 }                    // (N,V) raw logits, divided by T
   | { kind: 'logprobs'; logProbs: F32 }                // (N,V) processed log-probs, used as given
   /** Teacher final hidden (N,Ct) and head (Vt,Ct), Vt >= V (a padded head: only rows [0,V) are
-   *  used). Its logits hidden·head[0:V]ᵀ are made chunk by chunk, divided by T. */
-  | { kind: 'hidden'; hidden: F32; weight: F32; C: number }
+   *  used). Its logits hidden·head[0:V]ᵀ are made chunk by chunk, divided by T; with weightBf16
+   *  (the head packed by this backend's packBf16) by gemmBf16 instead. */
+  | { kind: 'hidden'; hidden: F32; weight: F32; C: number; weightBf16?: Bf16Weight }
   /** ids (N,k) i32 (-1 = empty slot), logProbs (N,k), tail (N): the src/distill SparseTeacher. */
   | { kind: 'sparse'; ids: I32; logProbs: F32; tail: F32; k: number; tailMode: HeadLossTailMode };
 

@@ -28,8 +28,14 @@ function addInPlace(dst: Float32Array, src: Float32Array): void {
  * crossEntropyBackward — through the model. Needs the activations of the forward just run on
  * `acts` (training mode, no cache, not lastOnly). Gradients accumulate into model.grads.
  */
+/** A model with bf16 weight copies is frozen: its forward did not use the params backward reads. */
+function frozenCheck(model: Model, op: string): void {
+  if (model.bf16) throw new ModelError(`${op}: this model computes with frozen bf16 weight copies (a teacher's, withBf16Weights) and cannot be trained; train the fp32 model`);
+}
+
 export function backward(be: Backend, model: Model, acts: Activations, dLogits: Float32Array): void {
   const c = model.config;
+  frozenCheck(model, 'backward');
   const { B, T } = lastTraining(acts, 'backward');
   const N = B * T, C = c.dim, V = c.vocabSize;
   if (dLogits.length < N * V) throw new ModelError(`backward: dLogits has ${dLogits.length} floats, expected B*T*V = ${N * V}`);
@@ -56,6 +62,7 @@ function lastTraining(acts: Activations, op: string): { tokens: Int32Array; B: n
  */
 export function backwardFromHidden(be: Backend, model: Model, acts: Activations, dHidden: Float32Array): void {
   const c = model.config;
+  frozenCheck(model, 'backwardFromHidden');
   const { tokens, B, T } = lastTraining(acts, 'backwardFromHidden');
   const N = B * T, C = c.dim, H = c.hiddenDim, V = c.vocabSize, L = c.nLayers;
   const NH = c.nHeads, NKV = c.nKvHeads, HS = headSize(c), Q = NH * HS, KV = kvDim(c);

@@ -4,11 +4,11 @@
 // their keys/values and attends over the whole cache. No allocation beyond small views.
 // It does not compute a loss (loss.ts) or gradients (backward.ts).
 
-import type { Backend } from '../engine/backend.js';
+import type { Backend, Bf16Weight } from '../engine/backend.js';
 import { headSize, kvDim } from './config.js';
 import type { Activations } from './activations.js';
 import type { KvCache } from './kv-cache.js';
-import { type Model, param } from './model.js';
+import { type Model, matmulWeight, param } from './model.js';
 import { ModelError } from './errors.js';
 
 export interface ForwardOptions {
@@ -21,10 +21,12 @@ export interface ForwardOptions {
 /** The first n elements of a, without a new view when n covers it all. */
 export const head = (a: Float32Array, n: number): Float32Array => (n === a.length ? a : a.subarray(0, n));
 
-/** out (N,O) = inp (N,I) · wᵀ (+ bias (O) via the ones column), or += when accumulate. */
-export function linearForward(be: Backend, out: Float32Array, inp: Float32Array, w: Float32Array,
+/** out (N,O) = inp (N,I) · wᵀ (+ bias (O) via the ones column), or += when accumulate; w fp32 or
+ *  a bf16 copy (Model.bf16). */
+export function linearForward(be: Backend, out: Float32Array, inp: Float32Array, w: Float32Array | Bf16Weight,
   bias: Float32Array | null, ones: Float32Array, N: number, O: number, I: number, accumulate: boolean): void {
-  be.gemm(out, inp, w, N, O, I, false, true, 1, accumulate ? 1 : 0);
+  if (w instanceof Float32Array) be.gemm(out, inp, w, N, O, I, false, true, 1, accumulate ? 1 : 0);
+  else be.gemmBf16(out, inp, w, N, O, accumulate ? 1 : 0);
   if (bias) be.gemm(out, ones, bias, N, O, 1, false, false, 1, 1);
 }
 
@@ -46,7 +48,7 @@ export function forward(be: Backend, model: Model, acts: Activations, tokens: In
   if (fits && acts.logits.length < R * V) throw new ModelError('forward: these activations hold too few logits (inference ones hold the last position only, { headLogits: false } none); pass { lastOnly: true } or create them with { allLogits: true } (and without { headLogits: false })');
   const hf = forwardToHidden(be, model, acts, tokens, B, T, opts);
   const logits = head(acts.logits, R * V);
-  be.gemm(logits, hf, param(model, headParamName(c)), R, V, c.dim, false, true, 1, 0);
+  linearForward(be, logits, hf, matmulWeight(model, headParamName(c)), null, acts.ones, R, V, c.dim, false);
   return logits;
 }
 
@@ -97,6 +99,7 @@ export function forwardToHidden(be: Backend, model: Model, acts: Activations, to
   for (let l = 0; l < L; l++) {
     const la = acts.layers[l];
     const p = (n: string) => param(model, `layers.${l}.${n}`);
+    const w = (n: string) => matmulWeight(model, `layers.${l}.${n}`);
     const x = head(acts.x[l], N * C), xNext = head(acts.x[l + 1], N * C);
     const h1 = head(la.h1, N * C), xMid = head(la.xMid, N * C), h2 = head(la.h2, N * C);
     const q = head(la.q, N * Q), att = head(la.att, N * Q), lse = head(la.lse, N * NH);
@@ -110,32 +113,32 @@ export function forwardToHidden(be: Backend, model: Model, acts: Activations, to
     if (llama) be.rmsnormForward(h1, la.rstd1, x, p('attn_norm'), N, C, c.normEps);
     else be.layernormForward(h1, la.mean1, la.rstd1, x, p('ln1_w'), p('ln1_b'), N, C, c.normEps);
     const hasB = !llama || c.qkvBias;
-    linearForward(be, q, h1, p('wq'), hasB ? p('bq') : null, ones, N, Q, C, false);
-    linearForward(be, kNew, h1, p('wk'), hasB ? p('bk') : null, ones, N, KV, C, false);
-    linearForward(be, vNew, h1, p('wv'), hasB ? p('bv') : null, ones, N, KV, C, false);
+    linearForward(be, q, h1, w('wq'), hasB ? p('bq') : null, ones, N, Q, C, false);
+    linearForward(be, kNew, h1, w('wk'), hasB ? p('bk') : null, ones, N, KV, C, false);
+    linearForward(be, vNew, h1, w('wv'), hasB ? p('bv') : null, ones, N, KV, C, false);
     if (llama) {
       be.ropeForward(q, q, cos, sin, B, T, NH, HS, c.ropeMode);
       be.ropeForward(kNew, kNew, cos, sin, B, T, NKV, HS, c.ropeMode);
     }
     be.attentionForward(att, lse, q, kAll, vAll, B, T, Tk, NH, NKV, HS);
     xMid.set(x);
-    linearForward(be, xMid, att, p('wo'), llama ? null : p('bo'), ones, N, C, Q, true);
+    linearForward(be, xMid, att, w('wo'), llama ? null : p('bo'), ones, N, C, Q, true);
 
     // MLP block.
     if (llama) {
       const up = head(la.up, N * H);
       be.rmsnormForward(h2, la.rstd2, xMid, p('ffn_norm'), N, C, c.normEps);
-      be.gemm(gate, h2, p('w1'), N, H, C, false, true, 1, 0);
-      be.gemm(up, h2, p('w3'), N, H, C, false, true, 1, 0);
+      linearForward(be, gate, h2, w('w1'), null, ones, N, H, C, false);
+      linearForward(be, up, h2, w('w3'), null, ones, N, H, C, false);
       be.swigluForward(act, gate, up, N * H);
       xNext.set(xMid);
-      be.gemm(xNext, act, p('w2'), N, C, H, false, true, 1, 1);
+      linearForward(be, xNext, act, w('w2'), null, ones, N, C, H, true);
     } else {
       be.layernormForward(h2, la.mean2, la.rstd2, xMid, p('ln2_w'), p('ln2_b'), N, C, c.normEps);
-      linearForward(be, gate, h2, p('fc_w'), p('fc_b'), ones, N, H, C, false);
+      linearForward(be, gate, h2, w('fc_w'), p('fc_b'), ones, N, H, C, false);
       be.geluForward(act, gate, N * H);
       xNext.set(xMid);
-      linearForward(be, xNext, act, p('proj_w'), p('proj_b'), ones, N, C, H, true);
+      linearForward(be, xNext, act, w('proj_w'), p('proj_b'), ones, N, C, H, true);
     }
   }
 

@@ -4,7 +4,8 @@
 export { type Family, type ModelConfig, ConfigError, headSize, kvDim, validateConfig } from './config.js';
 export { type ParamEntry, type ParamLayout, buildLayout, paramView } from './layout.js';
 export { ModelError } from './errors.js';
-export { type Model, createModel, initParams, zeroGradsInPlace, param, grad } from './model.js';
+export { type Model, createModel, initParams, zeroGradsInPlace, param, grad, matmulWeight } from './model.js';
+export { withBf16Weights } from './bf16-weights.js';
 export { type Activations, type ActivationOptions, type LayerActs, createActivations } from './activations.js';
 export { type KvCache, createKvCache, resetKvCacheInPlace } from './kv-cache.js';
 export { type ForwardOptions, forward, forwardToHidden, headParamName } from './forward.js';

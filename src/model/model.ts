@@ -4,6 +4,7 @@
 
 import { ropeTables } from '../engine/rope-tables.js';
 import type { Rng } from '../engine/rng.js';
+import type { Bf16Weight } from '../engine/backend.js';
 import { type ModelConfig, headSize, validateConfig } from './config.js';
 import { type ParamLayout, buildLayout, paramView } from './layout.js';
 import { ModelError } from './errors.js';
@@ -18,6 +19,9 @@ export interface Model {
   /** Rotary tables (maxSeqLen, HS/2) for the llama family; empty for gpt2. */
   ropeCos: Float32Array;
   ropeSin: Float32Array;
+  /** Frozen bf16 copies of the matmul weights by name (withBf16Weights): forward multiplies by
+   *  these instead. Only on inference models (a teacher); backward refuses a model that has them. */
+  bf16?: ReadonlyMap<string, Bf16Weight>;
 }
 
 /**
@@ -50,6 +54,11 @@ export function zeroGradsInPlace(model: Model): void {
 /** A named parameter of the model (a view into model.params). */
 export function param(model: Model, name: string): Float32Array {
   return paramView(model.layout, model.params, name);
+}
+
+/** A matmul weight for forward: its bf16 copy when the model has one, else the fp32 view. */
+export function matmulWeight(model: Model, name: string): Float32Array | Bf16Weight {
+  return model.bf16?.get(name) ?? param(model, name);
 }
 
 /** The gradient of a named parameter (a view into model.grads). */

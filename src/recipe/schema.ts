@@ -41,8 +41,10 @@ export const Data = z.strictObject({
 });
 
 export const Teacher = z.discriminatedUnion('kind', [
-  // A model file distill can load: llama2.c .bin, HF folder, or a distill checkpoint.
-  z.strictObject({ kind: z.literal('checkpoint'), path: z.string().min(1) }),
+  // A model file distill can load: llama2.c .bin, HF folder, or a distill checkpoint. precision
+  // bf16: its matmul weights rounded to bf16 once and multiplied in bf16 with fp32 sums (AMX tiles
+  // where the CPU has them; docs/bf16-teacher.md), activations fp32; fp32: exact.
+  z.strictObject({ kind: z.literal('checkpoint'), path: z.string().min(1), precision: z.enum(['fp32', 'bf16']).default('fp32') }),
   // No teacher: hard labels only (the CE baseline of a KD run).
   z.strictObject({ kind: z.literal('none') }),
   // An offline store of teacher rows made by `distill cache` (docs/store-format.md). `expect`:

@@ -1,6 +1,7 @@
 // The Teacher interface: maps token windows to next-token distributions over a known
 // vocabulary. Sources (a local model today; servers and offline stores later) implement it.
 // It does not compute losses or know about students.
+import type { Bf16Weight } from '../engine/backend.js';
 
 export interface Teacher {
   /** Rows of the logits it returns (its head size; may exceed the tokenizer's, see padded heads). */
@@ -23,8 +24,9 @@ export interface Teacher {
   hidden?(tokens: Int32Array, B: number, T: number): TeacherHidden;
 }
 
-/** A teacher's final hidden states (N,C) and head (vocabSize,C): logits = hidden·headᵀ. */
-export interface TeacherHidden { hidden: Float32Array; head: Float32Array; C: number }
+/** A teacher's final hidden states (N,C) and head (vocabSize,C): logits = hidden·headᵀ, or
+ *  hidden·headBf16ᵀ by Backend.gemmBf16 when the teacher runs in bf16. */
+export interface TeacherHidden { hidden: Float32Array; head: Float32Array; headBf16?: Bf16Weight; C: number }
 
 export class TeacherError extends Error {
   constructor(message: string) {

@@ -120,8 +120,10 @@ export function runRecipe(opts: RunOptions): RunSummary {
     throw new RecipeError(`${opts.recipePath}: key 'train.seqLen': ${recipe.train.seqLen} exceeds the student's maxSeqLen ${student.config.maxSeqLen}`);
   }
   const Bm = recipe.train.batchSize / recipe.train.gradAccum;
-  const teacher = teacherModel ? new ModelTeacher(be, teacherModel.model, Bm, recipe.train.seqLen, teacherModel.description)
-    : recipe.teacher.kind === 'store' ? openRecipeStore(recipe, tok, corpus.train.tokens, corpus.val.tokens, opts.recipePath) : null;
+  const modelTeacher = teacherModel ? new ModelTeacher(be, teacherModel.model, Bm, recipe.train.seqLen, teacherModel.description,
+    recipe.teacher.kind === 'checkpoint' ? recipe.teacher.precision : 'fp32') : null;
+  const teacher = modelTeacher
+    ?? (recipe.teacher.kind === 'store' ? openRecipeStore(recipe, tok, corpus.train.tokens, corpus.val.tokens, opts.recipePath) : null);
 
   mkdirSync(runDir, { recursive: true });
   if (opts.overwrite && !opts.resume) clearRunFiles(runDir);
@@ -154,7 +156,8 @@ export function runRecipe(opts: RunOptions): RunSummary {
     let teacherEval: { valLoss: number; params: number } | null = null;
     if (teacherModel) {
       const acts = createActivations(teacherModel.model.config, Bm, recipe.train.seqLen, { training: false, allLogits: true });
-      const r = evaluateStudent(be, teacherModel.model, acts, null, corpus.val.tokens, Bm, recipe.train.seqLen,
+      // the model the students learned from (with its bf16 weight copies in a bf16 run)
+      const r = evaluateStudent(be, modelTeacher!.model, acts, null, corpus.val.tokens, Bm, recipe.train.seqLen,
         createEvalScratch(Bm, recipe.train.seqLen), recipe.eval.maxWindows);
       teacherEval = { valLoss: r.valLoss, params: teacherModel.model.layout.total };
     }

@@ -37,7 +37,7 @@ export class TeacherStep {
   hiddenRows(inputs: Int32Array, B: number, T: number): HeadLossTeacher | null {
     if (this.mode !== 'raw' || !this.teacher.hidden || this.teacher.vocabSize < this.V) return null;
     const h = this.teacher.hidden(inputs, B, T);
-    return { kind: 'hidden', hidden: h.hidden, weight: h.head, C: h.C };
+    return { kind: 'hidden', hidden: h.hidden, weight: h.head, C: h.C, weightBf16: h.headBf16 };
   }
 
   /** Teacher rows for inputs (B*T) at temperature T; offsets (B): each row's stream position. */

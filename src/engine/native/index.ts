@@ -6,11 +6,12 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Backend, F32, HeadLossDivergence, HeadLossOptions, HeadLossResult, HeadLossTeacher, I32, RopeMode } from '../backend.js';
+import { checkBf16Weight } from '../bf16-weight.js';
+import type { Backend, Bf16Weight, F32, HeadLossDivergence, HeadLossOptions, HeadLossResult, HeadLossTeacher, I32, RopeMode } from '../backend.js';
 
 /** The functions the addon exports (native/binding.cpp). */
 export interface NativeAddon {
-  info(): { isa: string; threads: number; cores: number; compiler: string };
+  info(): { isa: string; threads: number; cores: number; compiler: string; bf16: 'amx' | 'emulated' };
   setThreads(n: number): void;
   gemm(c: F32, a: F32, b: F32, M: number, N: number, K: number, transA: number, transB: number, alpha: number, beta: number): void;
   embeddingForward(out: F32, ids: I32, table: F32, N: number, V: number, C: number): void;
@@ -38,7 +39,10 @@ export interface NativeAddon {
   headLossForwardBackward(dHidden: F32, dWeight: F32, rowCe: F32, rowKd: F32, hidden: F32, weight: F32, targets: I32,
     N: number, V: number, C: number, teacherKind: number, tA: F32, tB: F32, tIds: I32, tDim: number, tailMode: number,
     divKind: number, divParam: number, alpha: number, temperature: number, scaleT2: number, ignoreIndex: number,
-    gradScale: number, chunkRows: number): HeadLossResult;
+    gradScale: number, chunkRows: number, tWeightBf16: Uint16Array, tPackedN: number): HeadLossResult;
+  bf16PackedLength(N: number, K: number): number;
+  packBf16(out: Uint16Array, w: F32, N: number, K: number): void;
+  gemmBf16(c: F32, a: F32, packed: Uint16Array, M: number, N: number, K: number, packedN: number, beta: number): void;
   /** Returns immediately; used by the bench to measure N-API call overhead. */
   noop(a: F32): void;
 }
@@ -107,15 +111,23 @@ function marshalDivergence(d: HeadLossDivergence): [kind: number, param: number]
   return [kind, d.kind === 'jsd' ? d.beta : d.kind === 'skew-forward-kl' || d.kind === 'skew-reverse-kl' ? d.lambda : 0];
 }
 
-function headLoss(a: NativeAddon, dHidden: F32, dWeight: F32, rowCe: F32, rowKd: F32, hidden: F32, weight: F32,
+const EMPTY_U16 = new Uint16Array(0);
+
+function headLoss(a: NativeAddon, layout: string, dHidden: F32, dWeight: F32, rowCe: F32, rowKd: F32, hidden: F32, weight: F32,
   teacher: HeadLossTeacher, targets: I32, N: number, V: number, C: number, o: HeadLossOptions): HeadLossResult {
   if (o.chunkRows !== undefined && (!Number.isInteger(o.chunkRows) || o.chunkRows < 1)) {
     throw new RangeError(`headLossForwardBackward: option 'chunkRows' must be a positive integer, got ${o.chunkRows}`);
   }
   const [kind, tA, tB, ids, dim, tail] = marshalTeacher(teacher);
   const [div, param] = marshalDivergence(o.divergence);
+  const packed = teacher.kind === 'hidden' ? teacher.weightBf16 : undefined;
+  if (packed) {
+    checkBf16Weight('headLossForwardBackward', layout, packed, V);
+    if (packed.K !== dim) throw new RangeError(`headLossForwardBackward: teacher.weightBf16 has K = ${packed.K}, teacher.C is ${dim}`);
+  }
   return a.headLossForwardBackward(dHidden, dWeight, rowCe, rowKd, hidden, weight, targets, N, V, C, kind, tA, tB, ids,
-    dim, tail, div, param, o.alpha, o.temperature, o.scaleT2 ? 1 : 0, o.ignoreIndex, o.gradScale, o.chunkRows ?? 0);
+    dim, tail, div, param, o.alpha, o.temperature, o.scaleT2 ? 1 : 0, o.ignoreIndex, o.gradScale, o.chunkRows ?? 0,
+    packed?.data ?? EMPTY_U16, packed?.N ?? 0);
 }
 
 /** A Backend over the addon, or null when it is unavailable. */
@@ -123,6 +135,8 @@ export function loadNativeBackend(): Backend | null {
   const a = loadNativeAddon();
   if (!a) return null;
   const info = a.info();
+  /** The packed layout of this process's bf16 path (native/bf16.h): AMX tiles or row-major. */
+  const bf16Layout = `native-${info.bf16}`;
   const backend: Backend = {
     name: 'native',
     isa: info.isa,
@@ -151,7 +165,16 @@ export function loadNativeBackend(): Backend | null {
     topkForward: a.topkForward,
     topkBackward: a.topkBackward,
     headLossForwardBackward: (dH, dW, rowCe, rowKd, h, w, teacher, targets, N, V, C, o) =>
-      headLoss(a, dH, dW, rowCe, rowKd, h, w, teacher, targets, N, V, C, o),
+      headLoss(a, bf16Layout, dH, dW, rowCe, rowKd, h, w, teacher, targets, N, V, C, o),
+    packBf16(w, N, K): Bf16Weight {
+      const data = new Uint16Array(a.bf16PackedLength(N, K));
+      a.packBf16(data, w, N, K);
+      return { N, K, layout: bf16Layout, data };
+    },
+    gemmBf16(c, x, w, M, N, beta) {
+      checkBf16Weight('gemmBf16', bf16Layout, w, N);
+      a.gemmBf16(c, x, w.data, M, N, w.K, w.N, beta);
+    },
   };
   return backend;
 }

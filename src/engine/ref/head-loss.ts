@@ -5,6 +5,8 @@ import { EngineError, type HeadLossOptions, type HeadLossResult, type HeadLossTe
 import { distillLossForwardBackward, hardCeForwardBackward, type TeacherRows } from '../../distill/index.js';
 import { needLen, needSizes } from './check.js';
 import { gemm } from './gemm.js';
+import { gemmBf16, REF_BF16_LAYOUT } from './bf16.js';
+import { checkBf16Weight } from '../bf16-weight.js';
 
 /** Logits per chunk the default chunk size aims for: 8M floats (32 MiB; 262 rows at V = 32000):
  *  an eighth of N·V at the issue-5 shapes (N = 2048), while chunks of that many rows keep the
@@ -27,7 +29,8 @@ function teacherChunk(t: HeadLossTeacher, tBuf: Float32Array, r0: number, n: num
     case 'logits': return { kind: 'logits', logits: t.logits.subarray(r0 * V, (r0 + n) * V) };
     case 'logprobs': return { kind: 'logprobs', logProbs: t.logProbs.subarray(r0 * V, (r0 + n) * V) };
     case 'hidden':
-      gemm(tBuf, t.hidden.subarray(r0 * t.C, (r0 + n) * t.C), t.weight, n, V, t.C, false, true, 1, 0);
+      if (t.weightBf16) gemmBf16(tBuf, t.hidden.subarray(r0 * t.C, (r0 + n) * t.C), t.weightBf16, n, V, 0);
+      else gemm(tBuf, t.hidden.subarray(r0 * t.C, (r0 + n) * t.C), t.weight, n, V, t.C, false, true, 1, 0);
       return { kind: 'logits', logits: tBuf.subarray(0, n * V) };
     case 'sparse': return {
       kind: 'sparse', k: t.k, tailMode: t.tailMode, ids: t.ids.subarray(r0 * t.k, (r0 + n) * t.k),
@@ -47,6 +50,10 @@ function checkTeacher(op: string, t: HeadLossTeacher, N: number, V: number): voi
     needSizes(op, { 'teacher.C': t.C });
     needLen(op, 'teacher.hidden', t.hidden, N * t.C);
     needLen(op, 'teacher.weight', t.weight, V * t.C);
+    if (t.weightBf16) {
+      checkBf16Weight(op, REF_BF16_LAYOUT, t.weightBf16, V);
+      if (t.weightBf16.K !== t.C) throw new RangeError(`${op}: teacher.weightBf16 has K = ${t.weightBf16.K}, teacher.C is ${t.C}`);
+    }
   } else if (t.kind === 'sparse') {
     needSizes(op, { 'teacher.k': t.k });
     needLen(op, 'teacher.ids', t.ids, N * t.k);

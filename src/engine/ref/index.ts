@@ -11,6 +11,7 @@ import { crossEntropyBackward, crossEntropyForward } from './cross-entropy.js';
 import { adamwStep } from './adamw.js';
 import { topkBackward, topkForward } from './topk.js';
 import { headLossForwardBackward } from './head-loss.js';
+import { gemmBf16, packBf16 } from './bf16.js';
 
 export function createRefBackend(): Backend {
   return {
@@ -29,5 +30,6 @@ export function createRefBackend(): Backend {
     adamwStep,
     topkForward, topkBackward,
     headLossForwardBackward,
+    packBf16, gemmBf16,
   };
 }
