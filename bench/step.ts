@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { peakFma, peakFmaMissing } from './peak-fma.js';
 import { B, flopsPerToken, PEAK_GFLOPS, STUDENT, T, TEACHER, WORKLOADS, type StepResult, type Workload } from './step-shapes.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -50,13 +51,17 @@ console.log(`step benchmarks: B=${B} T=${T}; teacher dim ${TEACHER.dim} L${TEACH
 console.log(`${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; `
   + `${warmup} warm-up + ${steps} timed steps (median), fp32 peak ${PEAK_GFLOPS} GFLOP/s`);
 
+// The nominal peak (467, the issue's figure) and this machine's measured one (bench/peak-fma.cpp,
+// 2 threads), so %peak can be read against both.
+const measured = peakFma(2)?.[1] ?? null;
 const mine = WORKLOADS.map(ours);
 const theirs = torch();
 const tRes = typeof theirs === 'string' ? null : theirs;
-const rows: string[][] = [['workload', 'MFLOP/tok', 'ours tok/s', 'ours RSS', 'ours %peak',
+const rows: string[][] = [['workload', 'MFLOP/tok', 'ours tok/s', 'ours RSS', 'ours %peak', ...(measured ? ['ours %meas'] : []),
   ...(tRes ? ['torch tok/s', 'torch RSS', 'torch %peak', 'speed ×', 'RSS ratio'] : [])]];
 for (const m of mine) {
   const row = [m.workload, (flopsPerToken(m.workload) / 1e6).toFixed(1), m.tokensPerSec.toFixed(0), mib(m.peakRssBytes), pctPeak(m.tokensPerSec, m.workload).toFixed(1)];
+  if (measured) row.push((pctPeak(m.tokensPerSec, m.workload) * PEAK_GFLOPS / measured).toFixed(1));
   const t = tRes?.find((x) => x.workload === m.workload);
   if (t) {
     row.push(t.tokensPerSec.toFixed(0), mib(t.peakRssBytes), pctPeak(t.tokensPerSec, t.workload).toFixed(1),
@@ -70,7 +75,9 @@ lines.splice(1, 0, w.map((n) => '-'.repeat(n)).join('  '));
 console.log(`\n${lines.join('\n')}\n`);
 console.log('speed × = ours tok/s ÷ torch tok/s; RSS ratio = ours peak RSS ÷ torch peak RSS (each workload in its own process).');
 console.log('MFLOP/tok: forward 2·P + 4·L·T·C (P = matmul weights incl. the tied head), training step 3× that, KD = teacher forward + student step;');
-console.log('%peak = tok/s × FLOP/tok ÷ peak.');
+console.log(`%peak = tok/s × FLOP/tok ÷ ${PEAK_GFLOPS} GFLOP/s (nominal)${measured ? `; %meas = the same ÷ ${measured.toFixed(0)} GFLOP/s, this machine's fp32 FMA peak measured just now (bench/peak-fma.cpp, 2 threads)` : ` (measured peak unavailable: ${peakFmaMissing()})`}.`);
+console.log('-bf16 rows: the teacher in bf16 (ours: ModelTeacher precision bf16, weights rounded once, AMX tiles where the CPU has them;');
+console.log('  PyTorch: teacher.to(torch.bfloat16), DNNL_MAX_CPU_ISA=AVX512_CORE_BF16); the student trains in fp32 in both. Same model FLOPs counted.');
 console.log('issue-5 targets: speed × teacher-forward ≥ 1.5, ce-step ≥ 2, kd-step ≥ 3; kd-step RSS ratio ≤ 0.5; kd-step ≥ 50 %peak.');
 if (typeof theirs === 'string') console.log(`PyTorch: not run — ${theirs}.`);
 else console.log(`PyTorch: ${PYTHON} bench/torch_step_bench.py with OPENBLAS_CORETYPE=SkylakeX OMP_WAIT_POLICY=PASSIVE, set_num_threads(2).`);

@@ -10,6 +10,7 @@
 import argparse
 import json
 import math
+import os
 import resource
 import subprocess
 import sys
@@ -89,7 +90,14 @@ def build(torch, nn, F, cfg, seed):
     return Llama()
 
 
+WORKLOADS = ['teacher-forward', 'ce-step', 'kd-step', 'teacher-forward-bf16', 'kd-step-bf16']
+
+
 def run_workload(name, warmup, steps):
+    if name.endswith('-bf16'):
+        # Debian's PyTorch 1.13 dies with SIGILL in oneDNN's AMX bf16 kernels on this CPU (even with
+        # the tile permission granted); capped at AVX512_CORE_BF16 its bf16 matmuls run.
+        os.environ.setdefault('DNNL_MAX_CPU_ISA', 'AVX512_CORE_BF16')
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
@@ -99,16 +107,25 @@ def run_workload(name, warmup, steps):
     windows = torch.randint(0, V, (B, T + 1), generator=g)
     inputs, targets = windows[:, :-1].contiguous(), windows[:, 1:].contiguous()
 
-    if name == 'teacher-forward':
-        teacher = build(torch, nn, F, SHAPES['teacher'], 2).eval()
+    # '-bf16': the teacher module cast to bfloat16 (weights and activations; PyTorch has no
+    # bf16-weights-only mode), its logits taken back to float32 for the loss.
+    bf16 = name.endswith('-bf16')
+    base = name[:-len('-bf16')] if bf16 else name
+
+    def make_teacher():
+        t = build(torch, nn, F, SHAPES['teacher'], 2).eval()
+        return t.to(torch.bfloat16) if bf16 else t
+
+    if base == 'teacher-forward':
+        teacher = make_teacher()
 
         def step():
             with torch.no_grad():
-                teacher(inputs)
+                teacher(inputs).float()
     else:
         student = build(torch, nn, F, SHAPES['student'], 3)
         opt = torch.optim.AdamW(student.parameters(), lr=LR, weight_decay=0.1, foreach=True)
-        teacher = build(torch, nn, F, SHAPES['teacher'], 2).eval() if name == 'kd-step' else None
+        teacher = make_teacher() if base == 'kd-step' else None
 
         def step():
             opt.zero_grad(set_to_none=True)
@@ -116,7 +133,7 @@ def run_workload(name, warmup, steps):
             loss = F.cross_entropy(logits, targets.view(-1))
             if teacher is not None:
                 with torch.no_grad():
-                    t_logp = F.log_softmax(teacher(inputs).view(B * T, V), dim=-1)
+                    t_logp = F.log_softmax(teacher(inputs).float().view(B * T, V), dim=-1)
                 kl = F.kl_div(F.log_softmax(logits, dim=-1), t_logp, log_target=True, reduction='batchmean')
                 loss = ALPHA * loss + (1 - ALPHA) * kl  # T = 1, so the T² scale is 1
             loss.backward()
@@ -141,14 +158,14 @@ def run_workload(name, warmup, steps):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--workload', choices=['teacher-forward', 'ce-step', 'kd-step'])
+    ap.add_argument('--workload', choices=WORKLOADS)
     ap.add_argument('--warmup', type=int, default=2)
     ap.add_argument('--steps', type=int, default=5)
     a = ap.parse_args()
     if a.workload:
         run_workload(a.workload, a.warmup, a.steps)
         return
-    for w in ['teacher-forward', 'ce-step', 'kd-step']:
+    for w in WORKLOADS:
         r = subprocess.run([sys.executable, __file__, '--workload', w, '--warmup', str(a.warmup), '--steps', str(a.steps)],
                            stdout=subprocess.PIPE, check=True, text=True)
         sys.stdout.write(r.stdout)

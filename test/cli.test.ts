@@ -72,6 +72,20 @@ test('eval on the first window matches the PyTorch reference', () => {
   assert.match(r.stdout, /speed: \d+ tokens\/s/);
 });
 
+test('eval --precision bf16: the teacher with bf16 matmul weights scores within 0.1 % of fp32', () => {
+  // Full val split, native: fp32 1.808858, bf16 1.808161 (`npx distill eval ... --precision fp32|bf16`,
+  // 2026-11-23); on 2 windows here, so ref stays quick too. The bound is what a bf16 teacher is
+  // sold on (docs/bf16-teacher.md): it must not be a different model.
+  const args = ['eval', '--model', `${S}/stories260K.bin`, '--tokenizer', `${S}/tok512.bin`, '--data', '../shared/data/tinystories/stories.txt', '--max-windows', '2'];
+  const loss = (p: string) => {
+    const r = distill([...args, '--precision', p]);
+    assert.equal(r.code, 0, r.stderr);
+    return Number(/loss: ([\d.]+) nats\/token/.exec(r.stdout)?.[1]);
+  };
+  const f = loss('fp32'), b = loss('bf16');
+  assert.ok(f !== b && Math.abs(b - f) / f < 1e-3, `bf16 ${b} vs fp32 ${f}`);
+});
+
 test('errors: one line `distill: <message>`, exit 1, no stack trace', () => {
   const cases: [string[], RegExp][] = [
     [['generate', '--model', `${S}/stories260K.bin`, '--tokenizer', 'no/such/tok.model', '--prompt', 'x'], /^distill: no\/such\/tok\.model: no such tokenizer file\n$/],
@@ -79,6 +93,7 @@ test('errors: one line `distill: <message>`, exit 1, no stack trace', () => {
     [['inspect', `${S}/tok512.bin`], /^distill: \.\.\/shared\/data\/stories260K\/tok512\.bin: unrecognised checkpoint .*expected a Hugging Face folder/],
     [['eval', '--model', `${S}/stories260K.bin`, '--tokenizer', `${S}/tok512.bin`, '--data', 'no/such.txt'], /^distill: no\/such\.txt: no such corpus file\n$/],
     [['eval', '--model', `${S}/stories260K.bin`, '--tokenizer', `${S}/tok512.bin`, '--data', '../shared/data/tinystories/stories.txt', '--split', 'test'], /^distill: --split must be val, train or all, got 'test'\n$/],
+    [['eval', '--model', `${S}/stories260K.bin`, '--tokenizer', `${S}/tok512.bin`, '--data', '../shared/data/tinystories/stories.txt', '--precision', 'fp16'], /^distill: --precision must be fp32 or bf16, got 'fp16'\n$/],
   ];
   for (const [args, re] of cases) {
     // an explicit backend: without the addon, auto-selection adds its one-line fallback warning

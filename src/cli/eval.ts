@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { selectBackend } from '../engine/select.js';
 import { loadModelAndTokenizer } from '../eval/load-pair.js';
+import { withBf16Weights } from '../model/index.js';
 import { corpusSplit, evaluatePerplexity, type SplitName } from '../eval/perplexity.js';
 import { backendOption, CliUsageError, intOption } from './generate.js';
 
@@ -16,6 +17,7 @@ interface EvalFlags {
   seqLen?: number;
   maxWindows?: number;
   backend?: 'ref' | 'native';
+  precision: string;
 }
 
 /** Default window: 256 tokens, half of stories260K's 512 context, the figure the reference script records. */
@@ -40,16 +42,20 @@ export function registerEval(program: Command): void {
     .option('--seq-len <n>', `T, tokens per window (default ${DEFAULT_SEQ_LEN}, capped at the model's context)`, intOption('--seq-len', 1))
     .option('--max-windows <n>', 'score only the first n windows', intOption('--max-windows', 1))
     .option('--backend <name>', 'ref | native (default: $DISTILL_BACKEND, else native when built)', backendOption)
+    .option('--precision <p>', 'fp32 | bf16: matmul weights as stored, or rounded to bf16 as a bf16 teacher runs them', 'fp32')
     .action((f: EvalFlags) => {
       if (f.split !== 'val' && f.split !== 'train' && f.split !== 'all') throw new CliUsageError(`--split must be val, train or all, got '${f.split}'`);
+      if (f.precision !== 'fp32' && f.precision !== 'bf16') throw new CliUsageError(`--precision must be fp32 or bf16, got '${f.precision}'`);
       const be = selectBackend(f.backend);
-      const { checkpoint, model, tokenizer } = loadModelAndTokenizer(f.model, f.tokenizer);
+      const loaded = loadModelAndTokenizer(f.model, f.tokenizer);
+      const { checkpoint, tokenizer } = loaded;
+      const model = f.precision === 'bf16' ? withBf16Weights(be, loaded.model) : loaded.model;
       const tokens = corpusSplit(f.data, tokenizer, f.split as SplitName);
       const seqLen = f.seqLen ?? Math.min(DEFAULT_SEQ_LEN, checkpoint.config.maxSeqLen);
       const r = evaluatePerplexity(be, model, tokens, { seqLen, maxWindows: f.maxWindows });
       console.log(`model: ${checkpoint.path} (${checkpoint.source}, ${model.layout.total} parameters, ${checkpoint.bytesOnDisk} bytes on disk)`);
       console.log(`data: ${f.data} split ${f.split}: ${tokens.length} tokens, ${r.windows} windows of ${r.seqLen} (${r.tokensScored} targets scored)`);
-      console.log(`loss: ${r.meanLoss.toFixed(6)} nats/token`);
+      console.log(`loss: ${r.meanLoss.toFixed(6)} nats/token${f.precision === 'bf16' ? ' (bf16 matmul weights)' : ''}`);
       console.log(`perplexity: ${r.perplexity.toFixed(4)}`);
       console.log(`speed: ${Math.round(r.tokensPerSecond)} tokens/s on ${be.name} (${be.isa}, ${be.threads} threads), ${r.seconds.toFixed(2)} s`);
     });
