@@ -14,7 +14,7 @@ export function doctorReport(pkgVersion: string): string {
   lines.push(`threads: ${chosen.threads}`);
   if (addon) {
     const i = addon.info();
-    lines.push(`native: built (isa ${i.isa}, cores ${i.cores}, ${i.compiler})`);
+    lines.push(`native: built (isa ${i.isa}, bf16 ${i.bf16}, cores ${i.cores}, ${i.compiler})`);
   } else {
     lines.push(`native: unavailable (${nativeLoadError()})`);
   }
