@@ -38,7 +38,7 @@ void GemmBf16(const Info& info) {
   need(info, op, "c", c.length, mul(M, N), "M*N");
   need(info, op, "a", a.length, mul(M, K), "M*K");
   need(info, op, "packed", b.length, bf16PackedLength(PN, K), "bf16PackedLength(packedN, K)");
-  bf16Gemm(M, N, K, a.data, b.data, PN, beta, c.data);
+  bf16Gemm(M, N, K, a.data, b.data, beta, c.data);
 }
 
 }  // namespace

@@ -48,13 +48,13 @@ void packBf16(const float* W, int N, int K, uint16_t* out) {
   for (size_t i = 0; i < static_cast<size_t>(N) * K; i++) out[i] = toBf16(W[i]);
 }
 
-void bf16Gemm(int M, int N, int K, const float* A, const uint16_t* Bp, int packedN, float beta, float* C) {
+void bf16Gemm(int M, int N, int K, const float* A, const uint16_t* Bp, float beta, float* C) {
   if (M <= 0 || N <= 0) return;
-  if (bf16Path() == Bf16Path::Amx) return amx::gemm(M, N, K, A, Bp, packedN, beta, C);
+  if (bf16Path() == Bf16Path::Amx) return amx::gemm(M, N, K, A, Bp, beta, C);
   float* a = aBuf().get(static_cast<size_t>(M) * K);
   float* b = bBuf().get(static_cast<size_t>(N) * K);
   for (size_t i = 0; i < static_cast<size_t>(M) * K; i++) a[i] = fromBf16(toBf16(A[i]));
-  for (size_t i = 0; i < static_cast<size_t>(N) * K; i++) b[i] = fromBf16(Bp[i]);  // rows [0, N) of (packedN, K)
+  for (size_t i = 0; i < static_cast<size_t>(N) * K; i++) b[i] = fromBf16(Bp[i]);  // rows [0, N) of (N', K)
   gemm(false, true, M, N, K, 1.f, a, b, beta, C);
 }
 

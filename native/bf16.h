@@ -16,8 +16,9 @@ Bf16Path bf16Path();                 // chosen once per process
 const char* bf16PathName(Bf16Path p);
 size_t bf16PackedLength(int N, int K);  // uint16 elements packBf16 writes for the active path
 void packBf16(const float* W, int N, int K, uint16_t* out);
-// Bp packed for some N' >= N rows of W (a padded head's first N rows are used).
-void bf16Gemm(int M, int N, int K, const float* A, const uint16_t* Bp, int packedN, float beta, float* C);
+// Bp packed for N' >= N rows of W (a padded head: its first N rows are used). Neither layout depends
+// on N' (a row group / row sits at the same place whatever follows), so it is not an argument.
+void bf16Gemm(int M, int N, int K, const float* A, const uint16_t* Bp, float beta, float* C);
 
 // Round to nearest even, NaN kept quiet: the value torch's .bfloat16() gives.
 static inline uint16_t toBf16(float x) {
@@ -38,7 +39,7 @@ namespace amx {
 bool usable();  // CPU has AMX-TILE + AMX-BF16 and the kernel granted tile data (arch_prctl)
 size_t packedLength(int N, int K);
 void pack(const float* W, int N, int K, uint16_t* out);
-void gemm(int M, int N, int K, const float* A, const uint16_t* Bp, int packedN, float beta, float* C);
+void gemm(int M, int N, int K, const float* A, const uint16_t* Bp, float beta, float* C);
 }  // namespace amx
 
 }  // namespace distill

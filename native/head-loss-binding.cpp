@@ -106,7 +106,6 @@ Napi::Value HeadLossForwardBackward(const Info& info) {
   a.teacher = teacher;
   a.tDense = tA.data; a.tHidden = tA.data; a.tWeight = tB.data; a.tC = tDim;
   a.tWeightBf16 = teacher == HeadTeacher::Hidden && tPacked.length > 0 ? tPacked.data : nullptr;
-  a.tPackedN = tPackedN;
   a.ids = tIds.data; a.tLogProbs = tA.data; a.tail = tB.data; a.k = tDim;
   a.tailMode = static_cast<HeadTail>(tailMode);
   a.divergence = static_cast<HeadDivergence>(divKind);

@@ -37,8 +37,7 @@ struct HeadLossArgs {
   const float* tHidden;   // Hidden: (N,tC)
   const float* tWeight;   // Hidden: (>=V, tC), rows [0,V) used
   int tC;
-  const uint16_t* tWeightBf16;  // Hidden, optional: tWeight packed by packBf16 (tPackedN rows); logits by bf16Gemm
-  int tPackedN;
+  const uint16_t* tWeightBf16;  // Hidden, optional: tWeight packed by packBf16 (>= V rows); logits by bf16Gemm
   const int32_t* ids;     // Sparse: (N,k), -1 = empty slot
   const float* tLogProbs; // Sparse: (N,k)
   const float* tail;      // Sparse: (N)

@@ -285,7 +285,7 @@ void headLossForwardBackward(const HeadLossArgs& a) {
     if (a.teacher == HeadTeacher::Logits || a.teacher == HeadTeacher::LogProbs) t = a.tDense + static_cast<size_t>(r0) * V;
     if (hid) {
       const float* th = a.tHidden + static_cast<size_t>(r0) * a.tC;
-      if (a.tWeightBf16) distill::bf16Gemm(n, V, a.tC, th, a.tWeightBf16, a.tPackedN, 0.f, Tb);
+      if (a.tWeightBf16) distill::bf16Gemm(n, V, a.tC, th, a.tWeightBf16, 0.f, Tb);
       else distill::gemm(false, true, n, V, a.tC, 1.f, th, a.tWeight, 0.f, Tb);
       t = Tb;
     }

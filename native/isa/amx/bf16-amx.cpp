@@ -113,8 +113,7 @@ void pack(const float* W, int N, int K, uint16_t* out) {
     }
 }
 
-void gemm(int M, int N, int K, const float* A, const uint16_t* Bp, int packedN, float beta, float* C) {
-  (void)packedN;  // the layout of a group does not depend on the packed row count
+void gemm(int M, int N, int K, const float* A, const uint16_t* Bp, float beta, float* C) {
   const int Kp = up(K, 32), K32 = Kp / 32, Mp = up(M, 32), Np = up(N, 32);
   uint16_t* a = aBuf().get(static_cast<size_t>(Mp) * Kp);
   ThreadPool& tp = pool();
