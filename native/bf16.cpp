@@ -4,28 +4,15 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <new>
 
 #include "gemm.h"
+#include "grow-buffer.h"
 
 namespace distill {
 
 namespace {
-struct Grow {
-  float* p = nullptr;
-  size_t cap = 0;
-  float* get(size_t n) {
-    if (n > cap) {
-      std::free(p);
-      p = static_cast<float*>(std::aligned_alloc(64, ((n * sizeof(float) + 63) / 64) * 64));
-      if (!p) throw std::bad_alloc();
-      cap = n;
-    }
-    return p;
-  }
-};
-Grow& aBuf() { static Grow g; return g; }
-Grow& bBuf() { static Grow g; return g; }
+GrowBuffer<float>& aBuf() { static GrowBuffer<float> g; return g; }
+GrowBuffer<float>& bBuf() { static GrowBuffer<float> g; return g; }
 }  // namespace
 
 Bf16Path bf16Path() {

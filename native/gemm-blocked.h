@@ -29,6 +29,7 @@
 #include <cstring>
 #include <new>
 
+#include "grow-buffer.h"
 #include "threadpool.h"
 
 namespace distill {
@@ -36,20 +37,7 @@ namespace GEMM_BLOCKED_NS {
 namespace blocked {
 
 // Grow-only 64-byte-aligned scratch: allocates on the first call of a larger shape, never after.
-struct Scratch {
-  float* p = nullptr;
-  size_t cap = 0;  // floats
-  float* get(size_t n) {
-    if (n > cap) {
-      std::free(p);
-      size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
-      p = static_cast<float*>(std::aligned_alloc(64, bytes));
-      if (!p) throw std::bad_alloc();
-      cap = n;
-    }
-    return p;
-  }
-};
+using Scratch = GrowBuffer<float>;
 
 constexpr int kMaxThreads = 256;  // binding.cpp caps setThreads at 256
 constexpr long kSmallWork = 1024;  // M*N*K at or below: direct loop, no packing (~16 x 8 x 8)

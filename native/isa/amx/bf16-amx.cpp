@@ -8,11 +8,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <cstring>
-#include <new>
 
 #include "bf16.h"
+#include "grow-buffer.h"
 #include "threadpool.h"
 
 namespace distill {
@@ -55,20 +54,7 @@ inline __m256i roundBf16(__m512 x) {
   return _mm512_cvtepi32_epi16(r);
 }
 
-struct Grow {
-  uint16_t* p = nullptr;
-  size_t cap = 0;
-  uint16_t* get(size_t n) {
-    if (n > cap) {
-      std::free(p);
-      p = static_cast<uint16_t*>(std::aligned_alloc(64, ((n * 2 + 63) / 64) * 64));
-      if (!p) throw std::bad_alloc();
-      cap = n;
-    }
-    return p;
-  }
-};
-Grow& aBuf() { static Grow g; return g; }
+GrowBuffer<uint16_t>& aBuf() { static GrowBuffer<uint16_t> g; return g; }
 
 // Rows [r0, r1) of A (M,K) -> dst (rows of Kp bf16), padding columns and rows >= M with zeros.
 void roundRows(const float* A, int M, int K, int Kp, int r0, int r1, uint16_t* dst) {
