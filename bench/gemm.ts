@@ -1,11 +1,12 @@
 // GEMM throughput of the native engine (npm run bench:gemm): GFLOP/s for NN, NT, TN on the
 // training step's shapes with 1 and 2 threads (median and best of timed reps after warm-up), and
-// the N-API call overhead. Optionally oneDNN side by side (bench/gemm-onednn.ts) and the measured
-// FMA peak (bench/peak-fma.ts); prints the load average, since the cores may be shared. Prints only.
+// the N-API call overhead, each as % of this machine's measured fp32 FMA peak for the ISA the engine
+// runs (bench/peak-fma.ts; DISTILL_ISA=avx2 caps both). Optionally oneDNN side by side
+// (bench/gemm-onednn.ts); prints the load average, since the cores may be shared. Prints only.
 import { cpus, loadavg } from 'node:os';
 import { loadNativeAddon, nativeLoadError } from '../src/engine/native/index.js';
 import { oneDnnBench, oneDnnMissing } from './gemm-onednn.js';
-import { peakFma, peakFmaMissing } from './peak-fma.js';
+import { peakFma } from './peak-fma.js';
 
 const addon = loadNativeAddon();
 if (!addon) {
@@ -46,15 +47,18 @@ function time(fn: () => void): { med: number; best: number } {
 
 const info = addon.info();
 console.log(`distill native gemm: isa ${info.isa}, ${info.cores} cores (${cpus()[0]?.model ?? '?'}), ${info.compiler}`);
-const peak = process.env.BENCH_PEAK === '0' ? null : peakFma(Math.max(...threadCounts));
-console.log(peak ? `measured fp32 FMA peak (bench/peak-fma.cpp): ${peak.map((g, i) => `${i + 1} thread${i ? 's' : ''} ${g.toFixed(1)}`).join(', ')} GFLOP/s`
-  : `(no FMA peak: ${peakFmaMissing()})`);
+const measured = peakFma(Math.max(...threadCounts));
+const peak = typeof measured === 'string' ? null : measured;
+console.log(peak ? `measured fp32 FMA peak (bench/peak-fma.cpp, ${peak.isa}): ${peak.gflops.map((g, i) => `${i + 1} thread${i ? 's' : ''} ${g.toFixed(1)}`).join(', ')} GFLOP/s`
+  : `(no FMA peak, so no % of peak: ${measured})`);
+if (peak && peak.isa !== info.isa) console.log(`note: the engine runs ${info.isa} but the peak was measured with ${peak.isa}`);
 console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores (other jobs make figures noisy; compare columns of one run)`);
-console.log('GFLOP/s, median (best) of timed reps; C = op(A) op(B), beta = 0\n');
+console.log(`GFLOP/s, median (best) of timed reps${peak ? ', median as % of the measured peak for that thread count' : ''}; C = op(A) op(B), beta = 0\n`);
 
 const dnnl = process.env.BENCH_ONEDNN === '0' ? null : oneDnnBench();
 const header = ['threads', 'M', 'K', 'N', ...LAYOUTS.map(([l]) => l), ...(dnnl ? LAYOUTS.map(([l]) => `oneDNN ${l}`) : [])];
-console.log(header.map((h) => h.padStart(h.startsWith('oneDNN') ? 16 : h.length > 2 ? 7 : 15)).join(''));
+const cellW = peak ? 21 : 15;
+console.log(header.map((h) => h.padStart(h.startsWith('oneDNN') ? 16 : h.length > 2 ? 7 : cellW)).join(''));
 for (const threads of threadCounts) {
   addon.setThreads(threads);
   for (const [M, K, N] of SHAPES) {
@@ -63,7 +67,8 @@ for (const threads of threadCounts) {
     const cells: string[] = [];
     for (const [, tA, tB] of LAYOUTS) {
       const t = time(() => addon.gemm(c, a, b, M, N, K, tA ? 1 : 0, tB ? 1 : 0, 1, 0));
-      cells.push(`${(flop / t.med / 1e9).toFixed(1)} (${(flop / t.best / 1e9).toFixed(1)})`.padStart(15));
+      const pct = peak ? ` ${((100 * flop) / t.med / 1e9 / peak.gflops[threads - 1]).toFixed(0)}%` : '';
+      cells.push(`${(flop / t.med / 1e9).toFixed(1)} (${(flop / t.best / 1e9).toFixed(1)})${pct}`.padStart(cellW));
     }
     if (dnnl) {
       for (const t of dnnl.run(M, K, N, threads, budgetS)) cells.push(`${t.med.toFixed(1)} (${t.best.toFixed(1)})`.padStart(16));

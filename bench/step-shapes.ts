@@ -13,10 +13,6 @@ export const LR = 1e-3;
 /** Global grad-norm clip, as the training loop applies before AdamW (recipe default 1.0). */
 export const CLIP = 1.0;
 
-/** fp32 peak of this machine with 2 threads, GFLOP/s (issue 5: 2 Zen 5 cores, measured with
- *  bench/peak-fma.cpp). Override with BENCH_PEAK_GFLOPS on another machine. */
-export const PEAK_GFLOPS = Number(process.env.BENCH_PEAK_GFLOPS ?? '467');
-
 function llama(dim: number, nLayers: number, nHeads: number, hiddenDim: number): ModelConfig {
   return {
     family: 'llama', dim, nLayers, nHeads, nKvHeads: nHeads, hiddenDim, vocabSize: VOCAB, maxSeqLen: T,

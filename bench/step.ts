@@ -1,16 +1,17 @@
 // `npm run bench`: tokens/s and peak RSS of (a) teacher forward, (b) student hard-CE step, (c)
 // online KD step on the issue-5 shapes, ours (each workload in its own bench/step-worker.ts
-// process) and PyTorch's (bench/torch_step_bench.py under /usr/bin/python3 with its best setup on
-// this machine), side by side with ratios, model FLOPs per token and % of the fp32 peak. Prints only.
+// process) and PyTorch's (bench/torch_step_bench.py under /usr/bin/python3, which sets PyTorch up at
+// its best on this CPU and refuses the reference BLAS), side by side with ratios, model FLOPs per
+// token and % of this machine's measured fp32 FMA peak (bench/peak-fma.ts). Prints only.
 // Env: BENCH_STEPS (timed steps, default 5), BENCH_WARMUP (default 2), BENCH_TORCH=0 skips PyTorch,
-// BENCH_PEAK_GFLOPS (default 467), BENCH_PROFILE=1 also prints our per-op-group profile.
+// BENCH_PROFILE=1 also prints our per-op-group profile, DISTILL_ISA=avx2 caps both sides at AVX2.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { peakFma, peakFmaMissing } from './peak-fma.js';
-import { B, flopsPerToken, PEAK_GFLOPS, STUDENT, T, TEACHER, WORKLOADS, type StepResult, type Workload } from './step-shapes.js';
+import { peakFma } from './peak-fma.js';
+import { B, flopsPerToken, STUDENT, T, TEACHER, WORKLOADS, type StepResult, type Workload } from './step-shapes.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..'); // dist/bench -> repo root
@@ -31,40 +32,48 @@ function ours(w: Workload): StepResult {
   return res;
 }
 
-/** PyTorch's results, or a one-line reason why there are none. */
-function torch(): StepResult[] | string {
+/** What bench/torch_step_bench.py --probe found: the BLAS torch calls, OpenBLAS's kernel, speed. */
+interface TorchProbe { blas: string | null; openblasCore: string | null; matmulGflops: number; atenCapability: string | null }
+
+/** PyTorch's results and its probe, or a one-line reason why there are none. */
+function torch(): { probe: TorchProbe; results: StepResult[] } | string {
   if (process.env.BENCH_TORCH === '0') return 'skipped (BENCH_TORCH=0)';
-  if (!existsSync(PYTHON)) return `${PYTHON} not found`;
+  if (!existsSync(PYTHON)) return `${PYTHON} not found (apt-get install -y python3-torch libopenblas0-pthread)`;
   const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
-  if (probe.status !== 0) return `${PYTHON} has no torch (apt-get install -y python3-torch libopenblas-dev)`;
-  const env = { ...process.env, OPENBLAS_CORETYPE: 'SkylakeX', OMP_WAIT_POLICY: 'PASSIVE' };
-  const r = spawnSync(PYTHON, [torchScript, '--steps', steps, '--warmup', warmup], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) return `${torchScript} failed (exit ${r.status})`;
-  return parseLines(r.stdout);
+  if (probe.status !== 0) return `${PYTHON} has no torch (apt-get install -y python3-torch libopenblas0-pthread)`;
+  const r = spawnSync(PYTHON, [torchScript, '--steps', steps, '--warmup', warmup], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  if (r.status === 3) return `refused: ${r.stderr.trim()}`;
+  if (r.status !== 0) return `${torchScript} failed (exit ${r.status}): ${r.stderr.trim().split('\n').pop() ?? ''}`;
+  const p = lines.find((l) => l.probe === true);
+  if (!p) return `${torchScript} printed no probe line`;
+  return { probe: p as unknown as TorchProbe, results: lines.filter((l) => l.probe !== true) as unknown as StepResult[] };
 }
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-const pctPeak = (tps: number, w: Workload) => (100 * tps * flopsPerToken(w)) / 1e9 / PEAK_GFLOPS;
+
+// This machine's fp32 FMA peak on 2 threads for the ISA our engine runs (DISTILL_ISA caps both).
+const peak = peakFma(2);
+const peakG = typeof peak === 'string' ? null : peak.gflops[1];
+const pctPeak = (tps: number, w: Workload) => (peakG ? ((100 * tps * flopsPerToken(w)) / 1e9 / peakG).toFixed(1) : '—');
 
 console.log(`step benchmarks: B=${B} T=${T}; teacher dim ${TEACHER.dim} L${TEACHER.nLayers} NH${TEACHER.nHeads} hidden ${TEACHER.hiddenDim}; `
   + `student dim ${STUDENT.dim} L${STUDENT.nLayers} NH${STUDENT.nHeads} hidden ${STUDENT.hiddenDim}; vocab ${TEACHER.vocabSize}`);
 console.log(`${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; `
-  + `${warmup} warm-up + ${steps} timed steps (median), fp32 peak ${PEAK_GFLOPS} GFLOP/s`);
+  + `${warmup} warm-up + ${steps} timed steps (median)`);
+console.log(typeof peak === 'string' ? `fp32 FMA peak: not measured (${peak}); no %peak column`
+  : `fp32 FMA peak, measured just now (bench/peak-fma.cpp, ${peak.isa}, 2 threads): ${peak.gflops[1].toFixed(1)} GFLOP/s`);
 
-// The nominal peak (467, the issue's figure) and this machine's measured one (bench/peak-fma.cpp,
-// 2 threads), so %peak can be read against both.
-const measured = peakFma(2)?.[1] ?? null;
 const mine = WORKLOADS.map(ours);
 const theirs = torch();
-const tRes = typeof theirs === 'string' ? null : theirs;
-const rows: string[][] = [['workload', 'MFLOP/tok', 'ours tok/s', 'ours RSS', 'ours %peak', ...(measured ? ['ours %meas'] : []),
+const tRes = typeof theirs === 'string' ? null : theirs.results;
+const rows: string[][] = [['workload', 'MFLOP/tok', 'ours tok/s', 'ours RSS', 'ours %peak',
   ...(tRes ? ['torch tok/s', 'torch RSS', 'torch %peak', 'speed ×', 'RSS ratio'] : [])]];
 for (const m of mine) {
-  const row = [m.workload, (flopsPerToken(m.workload) / 1e6).toFixed(1), m.tokensPerSec.toFixed(0), mib(m.peakRssBytes), pctPeak(m.tokensPerSec, m.workload).toFixed(1)];
-  if (measured) row.push((pctPeak(m.tokensPerSec, m.workload) * PEAK_GFLOPS / measured).toFixed(1));
+  const row = [m.workload, (flopsPerToken(m.workload) / 1e6).toFixed(1), m.tokensPerSec.toFixed(0), mib(m.peakRssBytes), pctPeak(m.tokensPerSec, m.workload)];
   const t = tRes?.find((x) => x.workload === m.workload);
   if (t) {
-    row.push(t.tokensPerSec.toFixed(0), mib(t.peakRssBytes), pctPeak(t.tokensPerSec, t.workload).toFixed(1),
+    row.push(t.tokensPerSec.toFixed(0), mib(t.peakRssBytes), pctPeak(t.tokensPerSec, t.workload),
       (m.tokensPerSec / t.tokensPerSec).toFixed(2), (m.peakRssBytes / t.peakRssBytes).toFixed(2));
   } else if (tRes) row.push('—', '—', '—', '—', '—');
   rows.push(row);
@@ -75,9 +84,14 @@ lines.splice(1, 0, w.map((n) => '-'.repeat(n)).join('  '));
 console.log(`\n${lines.join('\n')}\n`);
 console.log('speed × = ours tok/s ÷ torch tok/s; RSS ratio = ours peak RSS ÷ torch peak RSS (each workload in its own process).');
 console.log('MFLOP/tok: forward 2·P + 4·L·T·C (P = matmul weights incl. the tied head), training step 3× that, KD = teacher forward + student step;');
-console.log(`%peak = tok/s × FLOP/tok ÷ ${PEAK_GFLOPS} GFLOP/s (nominal)${measured ? `; %meas = the same ÷ ${measured.toFixed(0)} GFLOP/s, this machine's fp32 FMA peak measured just now (bench/peak-fma.cpp, 2 threads)` : ` (measured peak unavailable: ${peakFmaMissing()})`}.`);
+console.log(`%peak = tok/s × FLOP/tok ÷ the measured fp32 FMA peak above${process.env.DISTILL_ISA ? ` (DISTILL_ISA=${process.env.DISTILL_ISA}: both sides capped)` : ''}.`);
 console.log('-bf16 rows: the teacher in bf16 (ours: ModelTeacher precision bf16, weights rounded once, AMX tiles where the CPU has them;');
-console.log('  PyTorch: teacher.to(torch.bfloat16), DNNL_MAX_CPU_ISA=AVX512_CORE_BF16); the student trains in fp32 in both. Same model FLOPs counted.');
-console.log('issue-5 targets: speed × teacher-forward ≥ 1.5, ce-step ≥ 2, kd-step ≥ 3; kd-step RSS ratio ≤ 0.5; kd-step ≥ 50 %peak.');
+console.log('  PyTorch: teacher.to(torch.bfloat16)); the student trains in fp32 in both. Same model FLOPs counted.');
+console.log('issue-10 targets: speed × teacher-forward ≥ 1.5, ce-step ≥ 2, kd-step ≥ 3; kd-step RSS ratio ≤ 0.5; kd-step ≥ 50 %peak.');
 if (typeof theirs === 'string') console.log(`PyTorch: not run — ${theirs}.`);
-else console.log(`PyTorch: ${PYTHON} bench/torch_step_bench.py with OPENBLAS_CORETYPE=SkylakeX OMP_WAIT_POLICY=PASSIVE, set_num_threads(2).`);
+else {
+  const p = theirs.probe;
+  console.log(`PyTorch: ${PYTHON} bench/torch_step_bench.py, 2 threads; its matmuls on ${p.blas}`
+    + `${p.openblasCore ? ` (OpenBLAS kernel ${p.openblasCore})` : ''}${p.atenCapability ? `, ATen ${p.atenCapability}` : ''}, `
+    + `${p.matmulGflops.toFixed(0)} GFLOP/s on 2048×288×32000.`);
+}

@@ -3,9 +3,13 @@
 # (RMSNorm, rotary, SwiGLU, tied head), random weights and tokens. Prints one JSON line per
 # workload. It is a yardstick only: it shares no code or weights with distill.
 #
-# Best setup on this machine (the bench sets it; do the same when running by hand):
-#   OPENBLAS_CORETYPE=SkylakeX OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/torch_step_bench.py
-# OpenBLAS 0.3.21 does not recognise Zen 5 and would fall back to its AVX2 kernels at half speed.
+# It sets PyTorch up at its best on the CPU at hand (torch_env below), then probes which BLAS torch
+# really calls and refuses to run on the reference BLAS (Debian's torch without libopenblas0 runs
+# its matmuls at ~3.6 GFLOP/s: any comparison would be void). Run it the way the bench does:
+#   /usr/bin/python3 bench/torch_step_bench.py            # every workload, each in its own process
+#   /usr/bin/python3 bench/torch_step_bench.py --probe    # only: which BLAS, which kernel, how fast
+# DISTILL_ISA=avx2 caps PyTorch to AVX2 too (OpenBLAS Haswell kernels, ATen and oneDNN at AVX2), so
+# an AVX-512 machine can stand in for an AVX2-only one on both sides.
 # Each workload runs in its own child process so peak RSS (ru_maxrss) is per workload.
 import argparse
 import json
@@ -91,13 +95,78 @@ def build(torch, nn, F, cfg, seed):
 
 
 WORKLOADS = ['teacher-forward', 'ce-step', 'kd-step', 'teacher-forward-bf16', 'kd-step-bf16']
+AVX512 = {'avx512f', 'avx512bw', 'avx512vl', 'avx512dq'}  # what distill's engine needs for avx512
+
+
+def cpu_flags():
+    for line in open('/proc/cpuinfo'):
+        if line.startswith('flags'):
+            return set(line.split(':', 1)[1].split())
+    return set()
+
+
+def torch_env(base):
+    """The environment for PyTorch at its best on this CPU (capped at AVX2 under DISTILL_ISA=avx2)."""
+    env = dict(base)
+    # A machine may preset a core type for older OpenBLAS builds (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE):
+    # the bench decides itself, from the CPU's own flags.
+    for k in ('OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE', 'ATEN_CPU_CAPABILITY', 'DNNL_MAX_CPU_ISA'):
+        env.pop(k, None)
+    flags = cpu_flags()
+    capped = base.get('DISTILL_ISA') in ('avx2', 'scalar')
+    if capped:
+        # Stand in for an AVX2-only machine: every PyTorch path at AVX2, as distill's engine.
+        env.update(OPENBLAS_CORETYPE='Haswell', ATEN_CPU_CAPABILITY='avx2', DNNL_MAX_CPU_ISA='AVX2')
+    elif AVX512 <= flags:
+        # OpenBLAS 0.3.21 does not know Zen 4/5 (nor every Xeon) and would fall back to its AVX2
+        # kernels: name its AVX-512 kernels, which this CPU runs.
+        env['OPENBLAS_CORETYPE'] = 'SkylakeX'
+    # else: an AVX2-only CPU; OpenBLAS picks its own kernels from cpuid (Zen on AMD, Haswell on Intel).
+    env['OMP_WAIT_POLICY'] = 'PASSIVE'  # idle OpenMP threads sleep instead of spinning against ours
+    return env
+
+
+def probe():
+    """Which BLAS torch's matmul calls (the library mapped into this process), OpenBLAS's kernel,
+    and the matmul speed on the head shape. Exits 3 on the reference BLAS."""
+    import ctypes
+    import torch
+    torch.set_num_threads(2)
+    a, b = torch.randn(2048, 288), torch.randn(288, 32000)
+    a @ b
+    libs = sorted({line.split()[-1] for line in open('/proc/self/maps')
+                   if any(n in line for n in ('blas', 'mkl', 'lapack', 'blis'))})
+    fast = [lib for lib in libs if any(n in lib for n in ('openblas', 'mkl', 'blis'))]
+    core = None
+    for lib in fast:
+        if 'openblas' in lib:
+            try:
+                f = ctypes.CDLL(lib).openblas_get_corename
+                f.restype = ctypes.c_char_p
+                core = f().decode()
+            except (OSError, AttributeError):
+                pass
+            break
+    reps, t0 = 3, time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    gflops = 2 * 2048 * 288 * 32000 * reps / (time.perf_counter() - t0) / 1e9
+    out = {'probe': True, 'torch': torch.__version__, 'blas': fast[0] if fast else (libs[0] if libs else None),
+           'openblasCore': core, 'matmulGflops': gflops, 'atenCapability': os.environ.get('ATEN_CPU_CAPABILITY'),
+           'openblasCoretype': os.environ.get('OPENBLAS_CORETYPE')}
+    print(json.dumps(out), flush=True)
+    if not fast:
+        print(f'torch_step_bench: PyTorch runs its matmuls on the reference BLAS ({out["blas"]}, '
+              f'{gflops:.1f} GFLOP/s on 2048x288x32000): a comparison against it means nothing. '
+              'Install an optimized one: apt-get install -y libopenblas0-pthread', file=sys.stderr)
+        sys.exit(3)
 
 
 def run_workload(name, warmup, steps):
-    if name.endswith('-bf16'):
-        # Debian's PyTorch 1.13 dies with SIGILL in oneDNN's AMX bf16 kernels on this CPU (even with
-        # the tile permission granted); capped at AVX512_CORE_BF16 its bf16 matmuls run.
-        os.environ.setdefault('DNNL_MAX_CPU_ISA', 'AVX512_CORE_BF16')
+    if name.endswith('-bf16') and 'amx_tile' in cpu_flags() and 'DNNL_MAX_CPU_ISA' not in os.environ:
+        # Debian's PyTorch 1.13 dies with SIGILL in oneDNN's AMX bf16 kernels (even with the tile
+        # permission granted); capped at AVX512_CORE_BF16 its bf16 matmuls run.
+        os.environ['DNNL_MAX_CPU_ISA'] = 'AVX512_CORE_BF16'
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
@@ -161,13 +230,26 @@ def main():
     ap.add_argument('--workload', choices=WORKLOADS)
     ap.add_argument('--warmup', type=int, default=2)
     ap.add_argument('--steps', type=int, default=5)
+    ap.add_argument('--probe', action='store_true', help='only print which BLAS torch uses, and how fast')
+    ap.add_argument('--child', action='store_true', help=argparse.SUPPRESS)  # env already set up
     a = ap.parse_args()
-    if a.workload:
-        run_workload(a.workload, a.warmup, a.steps)
+    if a.child:
+        probe() if a.probe else run_workload(a.workload, a.warmup, a.steps)
         return
-    for w in WORKLOADS:
-        r = subprocess.run([sys.executable, __file__, '--workload', w, '--warmup', str(a.warmup), '--steps', str(a.steps)],
-                           stdout=subprocess.PIPE, check=True, text=True)
+    env = torch_env(os.environ)
+
+    def child(*args):
+        return subprocess.run([sys.executable, __file__, '--child', *args], stdout=subprocess.PIPE, text=True, env=env)
+
+    r = child('--probe')
+    sys.stdout.write(r.stdout)
+    sys.stdout.flush()
+    if r.returncode != 0 or a.probe:
+        sys.exit(r.returncode)
+    for w in [a.workload] if a.workload else WORKLOADS:
+        r = child('--workload', w, '--warmup', str(a.warmup), '--steps', str(a.steps))
+        if r.returncode != 0:
+            sys.exit(f'torch_step_bench: workload {w} failed (exit {r.returncode})')
         sys.stdout.write(r.stdout)
         sys.stdout.flush()
 

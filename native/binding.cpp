@@ -14,6 +14,8 @@ static Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   o.Set("isa", isaName(activeIsa()));
+  o.Set("cpuIsa", isaName(detectIsa()));  // the CPU's best, before any DISTILL_ISA cap
+  o.Set("amx", amx::usable());            // tiles usable (CPU + OS), before any DISTILL_AMX=0
   o.Set("threads", pool().threads());
   o.Set("cores", hardwareCores());
   o.Set("bf16", bf16PathName(bf16Path()));

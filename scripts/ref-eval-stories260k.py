@@ -6,6 +6,14 @@
 #   window i (i = 0 .. floor((N-1)/T)-1): inputs tokens[i*T : i*T+T], targets tokens[i*T+1 : i*T+T+1]
 #   the tail (fewer than T targets) is dropped; loss = mean over all windows*T targets (nats).
 # Run: /usr/bin/python3 scripts/ref-eval-stories260k.py [--seq-len 256] > test/fixtures/eval/stories260k-val.json
+# --matmul bf16 scores the model as distill's bf16 teacher runs it (docs/bf16-teacher.md): every
+# projection and the head multiply bf16-rounded activations by bf16-rounded weights (torch's
+# .bfloat16(), ties to even); sums, norms, rotary, attention and the loss stay wide. It prints the
+# fp32-weights loss, the bf16 loss with float64 sums (the spec), and the bf16 loss recomputed in
+# float32 with --orders different summation orders (the K axis of every product permuted at random):
+# how far a correct float32 implementation can land from the spec, since a changed last bit of an
+# fp32 activation flips its bf16 rounding now and then. The test bound is derived from that spread:
+#   /usr/bin/python3 scripts/ref-eval-stories260k.py --matmul bf16 --max-windows 2 --orders 16 > test/fixtures/eval/stories260k-val-bf16.json
 import argparse
 import hashlib
 import json
@@ -66,7 +74,24 @@ def rope_interleaved(x, theta=10000.0):
     return out
 
 
-def forward(cfg, p, tokens):
+def mm_wide(x, w):
+    return x @ w.T
+
+
+def make_mm_bf16(perm_gen):
+    """x @ w.T with both rounded to bf16 (round to nearest even) and summed in x's dtype; with a
+    generator, the K axis is permuted at random first (another summation order, same products)."""
+    def mm(x, w):
+        xr = x.to(torch.bfloat16).to(x.dtype)
+        wr = w.to(torch.bfloat16).to(x.dtype)
+        if perm_gen is not None:
+            perm = torch.randperm(x.shape[-1], generator=perm_gen)
+            xr, wr = xr[..., perm], wr[:, perm]
+        return xr @ wr.T
+    return mm
+
+
+def forward(cfg, p, tokens, mm=mm_wide):
     B, T = tokens.shape
     H, KV = cfg['n_heads'], cfg['n_kv']
     hs = cfg['dim'] // H
@@ -74,18 +99,18 @@ def forward(cfg, p, tokens):
     mask = torch.full((T, T), float('-inf'), dtype=x.dtype).triu(1)
     for l in range(cfg['n_layers']):
         h = rmsnorm(x, p['rms_att'][l])
-        q = (h @ p['wq'][l].T).view(B, T, H, hs)
-        k = (h @ p['wk'][l].T).view(B, T, KV, hs)
-        v = (h @ p['wv'][l].T).view(B, T, KV, hs)
+        q = mm(h, p['wq'][l]).view(B, T, H, hs)
+        k = mm(h, p['wk'][l]).view(B, T, KV, hs)
+        v = mm(h, p['wv'][l]).view(B, T, KV, hs)
         q, k = rope_interleaved(q), rope_interleaved(k)
         k = k.repeat_interleave(H // KV, dim=2)
         v = v.repeat_interleave(H // KV, dim=2)
         att = (q.transpose(1, 2) @ k.transpose(1, 2).transpose(-1, -2)) / hs ** 0.5 + mask
         o = (att.softmax(-1) @ v.transpose(1, 2)).transpose(1, 2).reshape(B, T, H * hs)
-        x = x + o @ p['wo'][l].T
+        x = x + mm(o, p['wo'][l])
         h = rmsnorm(x, p['rms_ffn'][l])
-        x = x + (F.silu(h @ p['w1'][l].T) * (h @ p['w3'][l].T)) @ p['w2'][l].T
-    return rmsnorm(x, p['rms_final']) @ p['wcls'].T
+        x = x + mm(F.silu(mm(h, p['w1'][l])) * mm(h, p['w3'][l]), p['w2'][l])
+    return mm(rmsnorm(x, p['rms_final']), p['wcls'])
 
 
 def split_tokens(text, sp, split):
@@ -107,6 +132,9 @@ def main():
     ap.add_argument('--seq-len', type=int, default=256)
     ap.add_argument('--split', default='val')
     ap.add_argument('--dtype', default='float64', help='float64 (reference) or float32')
+    ap.add_argument('--matmul', default='wide', help='wide (as --dtype) or bf16 (see the top of this file)')
+    ap.add_argument('--max-windows', type=int, default=0, help='score only the first n windows (0: all)')
+    ap.add_argument('--orders', type=int, default=16, help='with --matmul bf16: float32 summation orders tried')
     a = ap.parse_args()
     torch.manual_seed(0)
     cfg, p = read_legacy(f'{DATA}/stories260K/stories260K.bin')
@@ -117,23 +145,48 @@ def main():
     ids, n_paras, n_docs = split_tokens(text, sp, a.split)
     T = a.seq_len
     n_windows = (len(ids) - 1) // T
+    if a.max_windows:
+        n_windows = min(n_windows, a.max_windows)
     toks = torch.tensor(ids[:n_windows * T + 1], dtype=torch.long)
     inputs = toks[:-1].view(n_windows, T)
     targets = toks[1:].view(n_windows, T)
-    losses = []
-    with torch.no_grad():
-        for s in range(0, n_windows, 16):
-            logits = forward(cfg, p, inputs[s:s + 16])
-            losses.append(F.cross_entropy(logits.reshape(-1, cfg['vocab']), targets[s:s + 16].reshape(-1), reduction='none').view(-1, T))
-    per_window = torch.cat(losses).mean(1)
+
+    def window_losses(params, mm=mm_wide):
+        losses = []
+        with torch.no_grad():
+            for s in range(0, n_windows, 16):
+                logits = forward(cfg, params, inputs[s:s + 16], mm)
+                losses.append(F.cross_entropy(logits.reshape(-1, cfg['vocab']), targets[s:s + 16].reshape(-1), reduction='none').view(-1, T))
+        return torch.cat(losses).mean(1)
+
+    per_window = window_losses(p)
+    gen = f'/usr/bin/python3 scripts/ref-eval-stories260k.py --seq-len {T} --split {a.split} --dtype {a.dtype}'
+    if a.max_windows:
+        gen += f' --max-windows {a.max_windows}'
+    bf16 = {}
+    if a.matmul == 'bf16':
+        gen += f' --matmul bf16 --orders {a.orders}'
+        p32 = {k: v.float() for k, v in p.items()}
+        spec = window_losses(p, make_mm_bf16(None)).mean().item()
+        g = torch.Generator().manual_seed(1)
+        f32 = [window_losses(p32, make_mm_bf16(g)).mean().item() for _ in range(a.orders)]
+        dev = [abs(x - spec) for x in f32]
+        bf16 = {
+            'bf16Loss': spec,
+            'bf16LossFloat32Orders': f32,
+            # the largest float32 deviation from the spec over the orders tried, and their sd
+            'bf16MaxOrderDeviation': max(dev),
+            'bf16OrderSd': float(np.std(f32, ddof=1)) if len(f32) > 1 else 0.0,
+        }
     out = {
-        'generator': f'/usr/bin/python3 scripts/ref-eval-stories260k.py --seq-len {T} --split {a.split} --dtype {a.dtype}',
+        'generator': gen,
         'torch': torch.__version__, 'model': 'stories260K/stories260K.bin', 'tokenizer': 'stories260K/tok512.model (sentencepiece)',
         'data': 'tinystories/stories.txt', 'split': a.split, 'paragraphs': n_paras, 'documents': n_docs,
         'tokens': len(ids), 'tokensSha256': hashlib.sha256(np.asarray(ids, dtype='<i4').tobytes()).hexdigest(),
         'seqLen': T, 'windows': n_windows,
         'meanLoss': per_window.mean().item(),
         'firstWindowsLoss': {str(k): per_window[:k].mean().item() for k in (1, 4, 16) if k <= n_windows},
+        **bf16,
     }
     json.dump(out, sys.stdout, indent=2)
     print()

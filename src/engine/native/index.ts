@@ -11,7 +11,12 @@ import type { Backend, Bf16Weight, F32, HeadLossDivergence, HeadLossOptions, Hea
 
 /** The functions the addon exports (native/binding.cpp). */
 export interface NativeAddon {
-  info(): { isa: string; threads: number; cores: number; compiler: string; bf16: 'amx' | 'emulated' };
+  info(): {
+    /** ISA the kernels run (the CPU's best, capped by DISTILL_ISA); cpuIsa: the CPU's best. */
+    isa: string; cpuIsa: string; threads: number; cores: number; compiler: string;
+    /** bf16 teacher path in use; amx: whether AMX tiles are usable at all (CPU + OS). */
+    bf16: 'amx' | 'emulated'; amx: boolean;
+  };
   setThreads(n: number): void;
   gemm(c: F32, a: F32, b: F32, M: number, N: number, K: number, transA: number, transB: number, alpha: number, beta: number): void;
   embeddingForward(out: F32, ids: I32, table: F32, N: number, V: number, C: number): void;
