@@ -58,7 +58,7 @@ console.log(`GFLOP/s, median (best) of timed reps${peak ? ', median as % of the 
 const dnnl = process.env.BENCH_ONEDNN === '0' ? null : oneDnnBench();
 const header = ['threads', 'M', 'K', 'N', ...LAYOUTS.map(([l]) => l), ...(dnnl ? LAYOUTS.map(([l]) => `oneDNN ${l}`) : [])];
 const cellW = peak ? 21 : 15;
-console.log(header.map((h) => h.padStart(h.startsWith('oneDNN') ? 16 : h.length > 2 ? 7 : cellW)).join(''));
+console.log(header.map((h, i) => h.padStart(i < 4 ? 7 : h.startsWith('oneDNN') ? 16 : cellW)).join(''));
 for (const threads of threadCounts) {
   addon.setThreads(threads);
   for (const [M, K, N] of SHAPES) {

@@ -68,4 +68,6 @@ export interface StepResult {
   stepSeconds: number;
   steps: number;
   peakRssBytes: number;
+  /** PyTorch only: why it could not run this workload here (the other fields are then absent). */
+  error?: string;
 }

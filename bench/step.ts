@@ -67,12 +67,14 @@ console.log(typeof peak === 'string' ? `fp32 FMA peak: not measured (${peak}); n
 const mine = WORKLOADS.map(ours);
 const theirs = torch();
 const tRes = typeof theirs === 'string' ? null : theirs.results;
+const failed: string[] = [];
 const rows: string[][] = [['workload', 'MFLOP/tok', 'ours tok/s', 'ours RSS', 'ours %peak',
   ...(tRes ? ['torch tok/s', 'torch RSS', 'torch %peak', 'speed ×', 'RSS ratio'] : [])]];
 for (const m of mine) {
   const row = [m.workload, (flopsPerToken(m.workload) / 1e6).toFixed(1), m.tokensPerSec.toFixed(0), mib(m.peakRssBytes), pctPeak(m.tokensPerSec, m.workload)];
   const t = tRes?.find((x) => x.workload === m.workload);
-  if (t) {
+  if (t?.error) failed.push(`${m.workload}: ${t.error}`);
+  if (t && !t.error) {
     row.push(t.tokensPerSec.toFixed(0), mib(t.peakRssBytes), pctPeak(t.tokensPerSec, t.workload),
       (m.tokensPerSec / t.tokensPerSec).toFixed(2), (m.peakRssBytes / t.peakRssBytes).toFixed(2));
   } else if (tRes) row.push('—', '—', '—', '—', '—');
@@ -88,6 +90,7 @@ console.log(`%peak = tok/s × FLOP/tok ÷ the measured fp32 FMA peak above${proc
 console.log('-bf16 rows: the teacher in bf16 (ours: ModelTeacher precision bf16, weights rounded once, AMX tiles where the CPU has them;');
 console.log('  PyTorch: teacher.to(torch.bfloat16)); the student trains in fp32 in both. Same model FLOPs counted.');
 console.log('issue-10 targets: speed × teacher-forward ≥ 1.5, ce-step ≥ 2, kd-step ≥ 3; kd-step RSS ratio ≤ 0.5; kd-step ≥ 50 %peak.');
+for (const f of failed) console.log(`PyTorch could not run ${f}`);
 if (typeof theirs === 'string') console.log(`PyTorch: not run — ${theirs}.`);
 else {
   const p = theirs.probe;
