@@ -68,13 +68,15 @@ inline void denseRow(const Ctx& c, float* s, const float* t, float* hrow, float*
   const bool sameT = c.invT == 1.f;
   // Pass 2: the three normalisers; the unnormalised exps are kept (prow: the student's at 1;
   // qrow: at T; hrow: the teacher's) so no later pass takes an exp.
+  // With a teacher at T = 1 the student's exps at 1 and at T are the same row: kept once (qrow),
+  // since the gradient then takes q itself and never reads prow.
   Acc s1, sS, sT;
   forEachVec(static_cast<size_t>(nv), [&](size_t i, int n) {
     const V x = sub(loadNOr(s + i, n, kNegInf), vms);
     const V e1 = exp(x);
     s1.add(e1);
-    store(prow + i, e1);
-    if (!c.kd) return;
+    if (!c.kd) { store(prow + i, e1); return; }
+    if (!sameT) store(prow + i, e1);
     const V eS = sameT ? e1 : exp(mul(x, vinvT));
     if (!sameT) sS.add(eS);
     const V eT = exp(mul(sub(loadNOr(t + i, n, kNegInf), vmt), vtS));
