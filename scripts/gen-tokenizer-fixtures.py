@@ -24,6 +24,9 @@ import sys
 
 import sentencepiece as spm
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from llama2c_tokenizer import read_llama2c, run_c_encode, run_c_ids, stories_paragraphs, val_doc_count  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, '..', 'shared', 'data')
 OUT = os.path.join(ROOT, 'test', 'fixtures', 'tokenizers')
@@ -55,55 +58,6 @@ TEXTS = [
 def sha16(path):
     with open(path, 'rb') as f:
         return hashlib.sha256(f.read()).hexdigest()[:16]
-
-
-def read_llama2c(path):
-    """tokenizer.bin: int32 max_token_length, then per token float32 score, int32 len, bytes."""
-    with open(path, 'rb') as f:
-        data = f.read()
-    (max_len,) = struct.unpack_from('<i', data, 0)
-    off, vocab, scores = 4, [], []
-    while off < len(data):
-        score, n = struct.unpack_from('<fi', data, off)
-        vocab.append(data[off + 8:off + 8 + n])
-        scores.append(score)
-        off += 8 + n
-    return vocab, scores
-
-
-def run_c_encode(vocab, scores, text):
-    """karpathy/llama2.c run.c encode(t, text, bos=0, eos=0), transcribed."""
-    lookup = {}
-    for i, v in enumerate(vocab):
-        lookup.setdefault(v, i)
-    raw = text.encode('utf-8')
-    tokens = []
-    if len(raw) > 0:
-        tokens.append(lookup[b' '])
-    buf = b''
-    for i, c in enumerate(raw):
-        if (c & 0xC0) != 0x80:
-            buf = b''
-        buf += bytes([c])
-        nxt = raw[i + 1] if i + 1 < len(raw) else 0
-        if (nxt & 0xC0) == 0x80 and len(buf) < 4:
-            continue
-        if buf in lookup:
-            tokens.append(lookup[buf])
-        else:
-            tokens.extend(b + 3 for b in buf)
-        buf = b''
-    while True:
-        best_score, best_id, best_idx = -1e10, -1, -1
-        for i in range(len(tokens) - 1):
-            j = lookup.get(vocab[tokens[i]] + vocab[tokens[i + 1]], -1)
-            if j != -1 and scores[j] > best_score:
-                best_score, best_id, best_idx = scores[j], j, i
-        if best_idx == -1:
-            break
-        tokens[best_idx] = best_id
-        del tokens[best_idx + 1]
-    return tokens
 
 
 def sp_fixture(model_path, name):
@@ -220,23 +174,14 @@ def synth_fixtures():
 
 def tinystories_split():
     """Token counts of shared/data/README.md's split: paragraphs at blank lines (trimmed), BOS + ids each, last 10% validation."""
-    import re
     path = os.path.join(DATA, 'tinystories', 'stories.txt')
-    with open(path, encoding='utf-8') as f:
-        text = f.read().replace('\r\n', '\n')
-    paras = [p.strip() for p in re.split(r'\n{2,}', text) if p.strip()]
-    n_val = round(len(paras) * 0.1)
+    paras = stories_paragraphs(path)
+    n_val = val_doc_count(len(paras))
     n_train = len(paras) - n_val
     out = {'generator': '/usr/bin/python3 scripts/gen-tokenizer-fixtures.py', 'file': os.path.relpath(path, ROOT),
            'sha256_16': sha16(path), 'paragraphs': len(paras), 'train_docs': n_train, 'val_docs': n_val, 'cases': []}
     s260 = os.path.join(DATA, 'stories260K')
-    sp = spm.SentencePieceProcessor(model_file=os.path.join(s260, 'tok512.model'))
-    vocab, scores = read_llama2c(os.path.join(s260, 'tok512.bin'))
-    sp_ids = [sp.encode(p) for p in paras]
-    # run.c ids: sentencepiece's wherever the whitespace rules agree (checked on the sample above),
-    # else the (slow) run.c transcription.
-    rc_ids = [ids if (p == p.strip(' ') and '  ' not in p and '\u2581' not in p) else run_c_encode(vocab, scores, p)
-              for p, ids in zip(paras, sp_ids)]
+    sp_ids, rc_ids = run_c_ids(paras, os.path.join(s260, 'tok512.bin'), os.path.join(s260, 'tok512.model'))
     for name, ids in (('stories260K/tok512.model', sp_ids), ('stories260K/tok512.bin', rc_ids)):
         out['cases'].append({'tokenizer': name, 'train_tokens': sum(len(x) + 1 for x in ids[:n_train]),
                              'val_tokens': sum(len(x) + 1 for x in ids[n_train:]),
