@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 export interface FixtureCase {
   name: string;
-  params: Record<string, number | string | boolean>;
+  params: Record<string, number | string | boolean | number[]>;
   f32(name: string): Float32Array;
   i32(name: string): Int32Array;
   shape(name: string): number[];
