@@ -33,7 +33,7 @@ function ours(w: Workload): StepResult {
 }
 
 /** What bench/torch_step_bench.py --probe found: the BLAS torch calls, OpenBLAS's kernel, speed. */
-interface TorchProbe { blas: string | null; openblasCore: string | null; matmulGflops: number; atenCapability: string | null }
+interface TorchProbe { blas: string | null; openblasCore: string | null; matmulGflops: number; atenCapability: string | null; allocator: string }
 
 /** PyTorch's results and its probe, or a one-line reason why there are none. */
 function torch(): { probe: TorchProbe; results: StepResult[] } | string {
@@ -96,5 +96,6 @@ else {
   const p = theirs.probe;
   console.log(`PyTorch: ${PYTHON} bench/torch_step_bench.py, 2 threads; its matmuls on ${p.blas}`
     + `${p.openblasCore ? ` (OpenBLAS kernel ${p.openblasCore})` : ''}${p.atenCapability ? `, ATen ${p.atenCapability}` : ''}, `
-    + `${p.matmulGflops.toFixed(0)} GFLOP/s on 2048×288×32000.`);
+    + `${p.matmulGflops.toFixed(0)} GFLOP/s on 2048×288×32000; allocator ${p.allocator}`
+    + `${p.allocator.includes('tcmalloc') ? '' : ' (apt-get install -y libtcmalloc-minimal4: glibc malloc page-faults PyTorch\'s per-step tensors back in, much slower on some VMs)'}.`);
 }

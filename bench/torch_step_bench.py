@@ -96,6 +96,7 @@ def build(torch, nn, F, cfg, seed):
 
 WORKLOADS = ['teacher-forward', 'ce-step', 'kd-step', 'teacher-forward-bf16', 'kd-step-bf16']
 AVX512 = {'avx512f', 'avx512bw', 'avx512vl', 'avx512dq'}  # what distill's engine needs for avx512
+TCMALLOC = ['/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4', '/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4']
 
 
 def cpu_flags():
@@ -123,6 +124,13 @@ def torch_env(base):
         env['OPENBLAS_CORETYPE'] = 'SkylakeX'
     # else: an AVX2-only CPU; OpenBLAS picks its own kernels from cpuid (Zen on AMD, Haswell on Intel).
     env['OMP_WAIT_POLICY'] = 'PASSIVE'  # idle OpenMP threads sleep instead of spinning against ours
+    # glibc's malloc hands each step's large tensors (logits: 2048 x 32000 floats) back to the OS
+    # and page-faults them in again the next step; on a VM where a fault is expensive that alone
+    # made the KD step 7x slower. tcmalloc keeps them (the allocator PyTorch's CPU tuning guides
+    # recommend); jemalloc, tried too, returns them and did not help.
+    tcmalloc = next((p for p in TCMALLOC if os.path.exists(p)), None)
+    if tcmalloc:
+        env['LD_PRELOAD'] = ' '.join(x for x in (tcmalloc, base.get('LD_PRELOAD')) if x)
     return env
 
 
@@ -133,7 +141,7 @@ def probe():
     import torch
     torch.set_num_threads(2)
     a, b = torch.randn(2048, 288), torch.randn(288, 32000)
-    a @ b
+    c = a @ b
     libs = sorted({line.split()[-1] for line in open('/proc/self/maps')
                    if any(n in line for n in ('blas', 'mkl', 'lapack', 'blis'))})
     fast = [lib for lib in libs if any(n in lib for n in ('openblas', 'mkl', 'blis'))]
@@ -149,10 +157,11 @@ def probe():
             break
     reps, t0 = 3, time.perf_counter()
     for _ in range(reps):
-        a @ b
+        torch.mm(a, b, out=c)  # into the same output: the BLAS's speed, not the allocator's
     gflops = 2 * 2048 * 288 * 32000 * reps / (time.perf_counter() - t0) / 1e9
     out = {'probe': True, 'torch': torch.__version__, 'blas': fast[0] if fast else (libs[0] if libs else None),
            'openblasCore': core, 'matmulGflops': gflops, 'atenCapability': os.environ.get('ATEN_CPU_CAPABILITY'),
+           'allocator': next((x for x in TCMALLOC if x in os.environ.get('LD_PRELOAD', '')), 'glibc malloc'),
            'openblasCoretype': os.environ.get('OPENBLAS_CORETYPE')}
     print(json.dumps(out), flush=True)
     if not fast:

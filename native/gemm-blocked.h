@@ -221,37 +221,13 @@ inline void gemv(bool rowsContig, int n, int k, float alpha, const float* mat, c
   }
 }
 
-template <class Kern>
-void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, const float* B,
-          float beta, float* C) {
+// The packed loop nest over K range [kOff, kOff + Kr) of op(A) op(B): C (M,N, row stride N) =
+// alpha * that + beta * C. forTasks(n, f) runs f(task, thread) for n tasks (on the pool, or inline
+// when nt == 1); ap / bp are the packing buffers (shared by the threads of this call).
+template <class Kern, class ForTasks>
+void blockedRange(bool transA, bool transB, int M, int N, int K, int kOff, int Kr, float alpha, const float* A,
+                  const float* B, float beta, float* C, int nt, ForTasks&& forTasks, Scratch& aBuf, Scratch& bBuf) {
   constexpr int MR = Kern::MR, NR = Kern::NR;
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) { scaleC(C, M, N, beta); return; }
-  const long work = static_cast<long>(M) * N * K;
-  if (work <= kSmallWork) { smallGemm(transA, transB, M, N, K, alpha, A, B, beta, C); return; }
-  ThreadPool& tp = pool();
-  // Below ~64^3 multiply-adds a second thread costs more in hand-off than it saves.
-  const int nt = work < kSerialWork ? 1 : imin(tp.threads(), kMaxThreads);
-
-  // Runs tasks on the pool, or inline when this product is too small to share.
-  auto forTasks = [&](int n, auto&& f) {
-    if (nt == 1 || n == 1) for (int t = 0; t < n; t++) f(t, 0);
-    else tp.parallelFor(n, f);
-  };
-
-  if (M == 1 || N == 1) {  // matrix-vector: C row = op(B)^T a, or C column = op(A) b
-    // M == 1: out_j = sum_k a_k op(B)_kj; B stored (N,K) gives rows of k per output.
-    // N == 1: out_i = sum_k op(A)_ik b_k; A stored (M,K) gives rows of k per output.
-    const bool row = M == 1;
-    const int n = row ? N : M;
-    const int tasks = imin(nt * 4, ceilDiv(n, 64));
-    forTasks(tasks, [&](int t, int) {
-      if (row) gemv(transB, N, K, alpha, B, A, beta, C, t, tasks);
-      else gemv(!transA, M, K, alpha, A, B, beta, C, t, tasks);
-    });
-    return;
-  }
-
 #ifdef GEMM_TUNE
   static const int KCt = std::getenv("KC") ? std::atoi(std::getenv("KC")) : Kern::KC;
   static const int NCt = std::getenv("NC") ? std::atoi(std::getenv("NC")) : Kern::NC;
@@ -262,8 +238,8 @@ void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const floa
   constexpr int KCt = Kern::KC, NCt = Kern::NC, MCt = Kern::MC, MBt = Kern::MB, NBt = Kern::NB;
 #endif
   // K blocks of near-equal size, at most KC (KC = 320: K = 288 is one block, 768 is 3 x 256).
-  const int kBlocks = ceilDiv(K, KCt);
-  const int kcMax = ceilDiv(K, kBlocks);
+  const int kBlocks = ceilDiv(Kr, KCt);
+  const int kcMax = ceilDiv(Kr, kBlocks);
   // M and N super-blocks of near-equal size (at most MC rows / NC columns, whole micro-tiles):
   // op(A) is packed one M super-block at a time and reused by every N super-block; op(B) one
   // N super-block at a time. Both packed buffers are shared by the threads and grow-only.
@@ -272,11 +248,11 @@ void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const floa
   const int nPanelsAll = ceilDiv(N, NR);
   const int nBlocks = ceilDiv(nPanelsAll, imax(1, NCt / NR));
   const int ncMax = ceilDiv(nPanelsAll, nBlocks) * NR;
-  float* ap = aScratch().get(static_cast<size_t>(ceilDiv(mTilesAll, mBlocks)) * MR * kcMax);
-  float* bp = bScratch().get(static_cast<size_t>(kcMax) * ncMax);
+  float* ap = aBuf.get(static_cast<size_t>(ceilDiv(mTilesAll, mBlocks)) * MR * kcMax);
+  float* bp = bBuf.get(static_cast<size_t>(kcMax) * ncMax);
 
   for (int kb = 0; kb < kBlocks; kb++) {
-    const int p0 = splitAt(K, kBlocks, kb), kc = splitAt(K, kBlocks, kb + 1) - p0;
+    const int p0 = kOff + splitAt(Kr, kBlocks, kb), kc = kOff + splitAt(Kr, kBlocks, kb + 1) - p0;
     const float betaK = kb == 0 ? beta : 1.f;
     for (int ib = 0; ib < mBlocks; ib++) {
       const int tA0 = splitAt(mTilesAll, mBlocks, ib), mTiles = splitAt(mTilesAll, mBlocks, ib + 1) - tA0;
@@ -331,6 +307,77 @@ void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const floa
       }
     }
   }
+}
+
+// Long K into a small C (the head's dHidden: 262 x 128 over K = 32000; a weight gradient: 128 x
+// 384 over K = 2048 tokens): the shared loop nest would hand out a few tiny tasks per K block and
+// wait at two barriers per block, so instead each thread takes one contiguous K range with its
+// own packing buffers, thread 0 into C (with beta), the others into private copies summed into C
+// at the end. The sum order then depends on the thread count (as any parallel sum's does), not on
+// timing: runs with the same threads give the same bits.
+constexpr long kSplitMaxC = 512L * 1024;  // C elements: a private copy per thread stays cheap to sum
+
+template <class Kern>
+void gemmSplitK(ThreadPool& tp, int nt, bool transA, bool transB, int M, int N, int K, float alpha, const float* A,
+                const float* B, float beta, float* C) {
+  static Scratch aBufs[kMaxThreads], bBufs[kMaxThreads];
+  static Scratch partial;
+  const size_t MN = static_cast<size_t>(M) * N;
+  float* part = partial.get(MN * (nt - 1));
+  auto serial = [](int n, auto&& f) { for (int t = 0; t < n; t++) f(t, 0); };
+  tp.parallelFor(nt, [&](int t, int thread) {
+    const int k0 = splitAt(K, nt, t), k1 = splitAt(K, nt, t + 1);
+    float* dst = t == 0 ? C : part + MN * (t - 1);
+    if (k1 > k0) blockedRange<Kern>(transA, transB, M, N, K, k0, k1 - k0, alpha, A, B, t == 0 ? beta : 0.f, dst, 1,
+                                    serial, aBufs[thread], bBufs[thread]);
+    else if (t > 0) for (size_t i = 0; i < MN; i++) dst[i] = 0.f;
+    else scaleC(C, M, N, beta);
+  });
+  // C += the other threads' partial products, rows split over the threads.
+  tp.parallelFor(nt, [&](int t, int) {
+    const size_t r0 = MN * t / nt, r1 = MN * (t + 1) / nt;
+    for (int p = 0; p < nt - 1; p++) {
+      const float* src = part + MN * p;
+      for (size_t i = r0; i < r1; i++) C[i] += src[i];
+    }
+  });
+}
+
+template <class Kern>
+void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, const float* B,
+          float beta, float* C) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) { scaleC(C, M, N, beta); return; }
+  const long work = static_cast<long>(M) * N * K;
+  if (work <= kSmallWork) { smallGemm(transA, transB, M, N, K, alpha, A, B, beta, C); return; }
+  ThreadPool& tp = pool();
+  // Below ~64^3 multiply-adds a second thread costs more in hand-off than it saves.
+  const int nt = work < kSerialWork ? 1 : imin(tp.threads(), kMaxThreads);
+
+  // Runs tasks on the pool, or inline when this product is too small to share.
+  auto forTasks = [&](int n, auto&& f) {
+    if (nt == 1 || n == 1) for (int t = 0; t < n; t++) f(t, 0);
+    else tp.parallelFor(n, f);
+  };
+
+  if (M == 1 || N == 1) {  // matrix-vector: C row = op(B)^T a, or C column = op(A) b
+    // M == 1: out_j = sum_k a_k op(B)_kj; B stored (N,K) gives rows of k per output.
+    // N == 1: out_i = sum_k op(A)_ik b_k; A stored (M,K) gives rows of k per output.
+    const bool row = M == 1;
+    const int n = row ? N : M;
+    const int tasks = imin(nt * 4, ceilDiv(n, 64));
+    forTasks(tasks, [&](int t, int) {
+      if (row) gemv(transB, N, K, alpha, B, A, beta, C, t, tasks);
+      else gemv(!transA, M, K, alpha, A, B, beta, C, t, tasks);
+    });
+    return;
+  }
+  if (nt > 1 && K >= 2 * nt * Kern::KC && static_cast<long>(M) * N <= kSplitMaxC &&
+      static_cast<long>(M) * N * nt < static_cast<long>(K) * (M + N)) {
+    gemmSplitK<Kern>(tp, nt, transA, transB, M, N, K, alpha, A, B, beta, C);
+    return;
+  }
+  blockedRange<Kern>(transA, transB, M, N, K, 0, K, alpha, A, B, beta, C, nt, forTasks, aScratch(), bScratch());
 }
 
 }  // namespace blocked

@@ -38,11 +38,12 @@ interface Case { M: number; N: number; K: number; tA: boolean; tB: boolean; alph
 // (15, 17, 31, 33, 47), the K-block split (KC = 320 avx512 / 256 avx2: 333 and 700 cross it) and
 // the packed super-blocks (MC = NC = 4096: M = 4111, 4100 and N = 4150, 4200 cross them, in all
 // four layouts), the matrix-vector path (M = 1 or N = 1 above the tiny-product cutoff, all four
-// layouts), plus 0 for K (C = beta C). BIG[t] runs with layout t % 4 (see cases()).
+// layouts), the split-K path (long K into a small C with 2+ threads: K >= 4 KC, the last four, one
+// per layout), plus 0 for K (C = beta C). BIG[t] runs with layout t % 4 (see cases()).
 const SIZES = [1, 2, 3, 5, 6, 7, 13, 14, 15, 16, 17, 31, 32, 33, 47, 48, 65];
 const BIG = [[257, 70, 333], [100, 257, 700], [29, 1100, 17], [4111, 20, 37], [33, 4150, 29],
   [4100, 40, 45], [45, 4200, 70], [130, 300, 1000], [1, 5000, 300], [700, 1, 900], [1, 3000, 201],
-  [500, 1, 401]];
+  [500, 1, 401], [33, 70, 3000], [47, 29, 2900], [65, 17, 2600], [130, 48, 4000]];
 
 function cases(seed: number, n: number): Case[] {
   const r = rng(seed);
