@@ -94,7 +94,7 @@ inline void packCopy(float* dst, const float* src, long ld, int cols, int panels
       float* d = dst + static_cast<long>(p) * R * kc + static_cast<long>(k) * R;
       const int n = cols - p * R;
       if (n >= R) {
-        for (int j = 0; j < R; j++) d[j] = sp[j];
+        std::memcpy(d, sp, sizeof(float) * R);  // fixed size: a few vector moves even for R = 6 or 14
       } else {
         int j = 0;
         for (; j < n; j++) d[j] = sp[j];
