@@ -44,9 +44,10 @@ Napi::Value HeadLossForwardBackward(const Info& info) {
   int chunkRows = intArg(info, 23, "chunkRows");
   U16Arg tPacked = u16Arg(info, 24, "teacher.weightBf16");
   int tPackedN = intArg(info, 25, "teacher.weightBf16 rows");
-  if (kind > 4) fail("teacherKind must be 0..4, got " + std::to_string(kind));
-  if (tailMode > 2) fail("tailMode must be 0 (ignore), 1 (bucket) or 2 (uniform), got " + std::to_string(tailMode));
-  if (divKind > 6) fail("divergence must be 0..6, got " + std::to_string(divKind));
+  if (kind > kMaxTeacherCode) fail("teacherKind must be a TEACHER_FORMS code, got " + std::to_string(kind));
+  if (tailMode > kMaxTailCode) fail("tailMode must be a TAIL_MODES code, got " + std::to_string(tailMode));
+  if (divKind > kMaxDivergenceCode) fail("divergence must be a DIVERGENCES code, got " + std::to_string(divKind));
+  if (divKind == static_cast<int>(HeadDivergence::Mse)) fail("divergence 'mse' is not fused; use logits + the unfused loss");
   if (!(divParam >= 0 && divParam <= 1)) fail("divergence beta/lambda must be in [0, 1], got " + std::to_string(divParam));
   if (!(alpha >= 0 && alpha <= 1)) fail("option 'alpha' must be in [0, 1], got " + std::to_string(alpha));
   if (!(temperature > 0) || !std::isfinite(temperature)) fail("option 'temperature' must be a positive finite number, got " + std::to_string(temperature));

@@ -20,9 +20,35 @@ struct AdamwScalars {
 // The fused output head + loss (Backend.headLossForwardBackward), arguments checked by the binding
 // (targets in range or ignored; sparse rows well formed). Pointers not used by the teacher kind
 // may be null. count = rows whose target is not ignoreIndex (the binding counts them).
+// The codes of these enums are those of the tables in src/engine/loss-kinds.ts (TEACHER_FORMS,
+// DIVERGENCES, TAIL_MODES): the binding receives them as numbers. kEnumNames below lists each
+// value by its table name; enumCodes() exports it and test/native-codes.test.ts compares.
 enum class HeadTeacher : int { None = 0, Logits = 1, LogProbs = 2, Hidden = 3, Sparse = 4 };
-enum class HeadDivergence : int { ForwardKl = 0, ReverseKl = 1, Jsd = 2, SkewForwardKl = 3, SkewReverseKl = 4, Tvd = 5, SoftCe = 6 };
+enum class HeadDivergence : int { ForwardKl = 0, ReverseKl = 1, Jsd = 2, SkewForwardKl = 3, SkewReverseKl = 4, Tvd = 5, SoftCe = 6, Mse = 7 };
 enum class HeadTail : int { Ignore = 0, Bucket = 1, Uniform = 2 };
+struct EnumName { const char* list; const char* name; int code; };
+inline constexpr EnumName kEnumNames[] = {
+    {"teacherForms", "none", static_cast<int>(HeadTeacher::None)},
+    {"teacherForms", "logits", static_cast<int>(HeadTeacher::Logits)},
+    {"teacherForms", "logprobs", static_cast<int>(HeadTeacher::LogProbs)},
+    {"teacherForms", "hidden", static_cast<int>(HeadTeacher::Hidden)},
+    {"teacherForms", "sparse", static_cast<int>(HeadTeacher::Sparse)},
+    {"divergences", "forward-kl", static_cast<int>(HeadDivergence::ForwardKl)},
+    {"divergences", "reverse-kl", static_cast<int>(HeadDivergence::ReverseKl)},
+    {"divergences", "jsd", static_cast<int>(HeadDivergence::Jsd)},
+    {"divergences", "skew-forward-kl", static_cast<int>(HeadDivergence::SkewForwardKl)},
+    {"divergences", "skew-reverse-kl", static_cast<int>(HeadDivergence::SkewReverseKl)},
+    {"divergences", "tvd", static_cast<int>(HeadDivergence::Tvd)},
+    {"divergences", "soft-ce", static_cast<int>(HeadDivergence::SoftCe)},
+    {"divergences", "mse", static_cast<int>(HeadDivergence::Mse)},
+    {"tailModes", "ignore", static_cast<int>(HeadTail::Ignore)},
+    {"tailModes", "bucket", static_cast<int>(HeadTail::Bucket)},
+    {"tailModes", "uniform", static_cast<int>(HeadTail::Uniform)},
+};
+// The largest code of each enum (the binding refuses larger ones).
+constexpr int kMaxTeacherCode = static_cast<int>(HeadTeacher::Sparse);
+constexpr int kMaxDivergenceCode = static_cast<int>(HeadDivergence::Mse);
+constexpr int kMaxTailCode = static_cast<int>(HeadTail::Uniform);
 struct HeadLossArgs {
   float* dHidden;        // (N,C) overwritten
   float* dWeight;        // (V,C) accumulated

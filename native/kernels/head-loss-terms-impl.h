@@ -104,6 +104,9 @@ struct Term {
         h = gtZero(q, mul(q, sub(d, div(mul(set1(a), q), m))));
         break;
       }
+      case HeadDivergence::Mse:  // on logits, not an element term: never reaches a Term
+        f = h = zero();
+        break;
     }
   }
 };

@@ -6,20 +6,14 @@
 // β=0 → KL(p_T||p_S), β=1 → KL(p_S||p_T) special-cased exactly, as TRL does); skew KLs as in
 // DistiLLM (Ko et al. 2024, "DistiLLM: Towards Streamlined Distillation for LLMs", eq. SKL/SRKL).
 
+import type { Divergence } from '../engine/loss-kinds.js';
 import { DistillError, needRange } from './errors.js';
 import { logAddExp } from './row-walk.js';
 
-/** Which divergence the KD term uses. `mse` is on logits and dense-only; the rest are sums of
- *  per-element terms over a support and work on dense and sparse teachers. */
-export type KdDivergence =
-  | { kind: 'forward-kl' }                       // KL(p_T || p_S)
-  | { kind: 'reverse-kl' }                       // KL(p_S || p_T)
-  | { kind: 'jsd'; beta: number }                // β·KL(p_T||M) + (1−β)·KL(p_S||M)
-  | { kind: 'skew-forward-kl'; lambda: number }  // KL(p_T || λ p_T + (1−λ) p_S)
-  | { kind: 'skew-reverse-kl'; lambda: number }  // KL(p_S || λ p_S + (1−λ) p_T)
-  | { kind: 'tvd' }                              // 0.5 Σ |p_T − p_S|
-  | { kind: 'soft-ce' }                          // −Σ p_T log p_S
-  | { kind: 'mse' };                             // mean_V (z_S − z_T)², on logits/T
+/** Which divergence the KD term uses (the table DIVERGENCES in src/engine/loss-kinds.ts). `mse`
+ *  is on logits and dense-only; the rest are sums of per-element terms over a support and work
+ *  on dense and sparse teachers. */
+export type KdDivergence = Divergence;
 
 /** Writes f into out[0] and h = q·∂f/∂q (up to an additive constant·q) into out[1]. */
 export type ElementTerm = (p: number, lp: number, q: number, lq: number, out: Float64Array) => void;

@@ -8,5 +8,7 @@ export { kdDenseForwardBackward, type DenseTeacherKind } from './kd-dense.js';
 export { kdSparseForwardBackward, type SparseTeacher, type TailMode } from './kd-sparse.js';
 export { hardCeForwardBackward, type HardCeOptions } from './hard-ce.js';
 export { distillLossForwardBackward, type TeacherRows, type DistillLossOptions, type DistillLossResult } from './distill-loss.js';
-export { scheduleValue, type Schedule } from './schedules.js';
+export {
+  SCHEDULES, alwaysOne, resolveSchedule, scheduleValue, type Schedule, type ScheduleField, type ScheduleKind, type ScheduleSpec,
+} from './schedules.js';
 export { processTeacherLogitsDense, processTeacherLogitsSparse, type TeacherProcessing } from './logit-processing.js';

@@ -2,18 +2,14 @@
 // writes them): forward value per row and the gradient of the mean loss w.r.t. the student
 // logits. Dense-only: `mse` (needs teacher logits). It does not truncate or process the teacher.
 
+import { TAIL_MODES, type TailMode as EngineTailMode } from '../engine/loss-kinds.js';
 import { elementTerm } from './divergences.js';
 import { DistillError, needLen, needSizes } from './errors.js';
 import { resolveKdOptions, type KdOptions, type LossResult } from './kd-options.js';
 import { countUnmasked, logAddExp, rowLogSumExp } from './row-walk.js';
 
-/**
- * How the teacher mass outside the kept ids is matched:
- * - 'ignore':  both distributions renormalized over the kept ids (the tail is dropped);
- * - 'bucket':  support = kept ids + one bucket; the student's mass outside the ids vs the tail;
- * - 'uniform': full V; the tail spread evenly over the V − k' ids not kept.
- */
-export type TailMode = 'ignore' | 'bucket' | 'uniform';
+/** How the teacher mass outside the kept ids is matched (TAIL_MODES in src/engine/loss-kinds.ts). */
+export type TailMode = EngineTailMode;
 
 /** Per row up to k entries: ids (N,k) i32 (-1 = empty slot), logProbs (N,k) f32 (teacher
  *  log-probabilities; empty slots ignored), tail (N) f32 = teacher mass outside the ids.
@@ -43,7 +39,7 @@ export function kdSparseForwardBackward(
   if (dStudent) needLen(op, 'dStudent', dStudent, N * V);
   if (targets) needLen(op, 'targets', targets, N);
   const mode = teacher.tailMode;
-  if (mode !== 'ignore' && mode !== 'bucket' && mode !== 'uniform') throw new DistillError(`${op}: teacher.tailMode must be 'ignore', 'bucket' or 'uniform', got '${String(mode)}'`);
+  if (!TAIL_MODES.some((t) => t.name === mode)) throw new DistillError(`${op}: teacher.tailMode must be one of ${TAIL_MODES.map((t) => `'${t.name}'`).join(', ')}, got '${String(mode)}'`);
   const o = resolveKdOptions(op, options);
   const term = elementTerm(op, options.divergence);
   const count = countUnmasked(targets, N, o.ignoreIndex);

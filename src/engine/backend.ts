@@ -13,6 +13,8 @@
 // - Ops do not allocate per call on the native backend; scratch comes from the caller or from
 //   buffers the backend sized once.
 
+import type { FusedDivergence, TailMode, TeacherFormName } from './loss-kinds.js';
+
 export type F32 = Float32Array;
 export type I32 = Int32Array;
 
@@ -174,17 +176,14 @@ export interface Backend extends BackendInfo {
 export interface Bf16Weight { readonly N: number; readonly K: number; readonly layout: string; readonly data: Uint16Array }
 
 // ---------------------------------------------------------------- fused head + loss types
-/** The KD divergences the fused head loss computes (the probability ones of src/distill; 'mse'
- *  on logits is not fused: callers fall back to logits + distillLossForwardBackward). */
-export type HeadLossDivergence =
-  | { kind: 'forward-kl' } | { kind: 'reverse-kl' } | { kind: 'soft-ce' } | { kind: 'tvd' }
-  | { kind: 'jsd'; beta: number }
-  | { kind: 'skew-forward-kl'; lambda: number } | { kind: 'skew-reverse-kl'; lambda: number };
+/** The KD divergences the fused head loss computes (the table in loss-kinds.ts; 'mse' on logits
+ *  is not fused: callers fall back to logits + the unfused loss). */
+export type HeadLossDivergence = FusedDivergence;
 
-/** How a sparse teacher's mass outside its kept ids is matched (see src/distill/kd-sparse.ts). */
-export type HeadLossTailMode = 'ignore' | 'bucket' | 'uniform';
+/** How a sparse teacher's mass outside its kept ids is matched (TAIL_MODES in loss-kinds.ts). */
+export type HeadLossTailMode = TailMode;
 
-/** The teacher side of the fused head loss, by form. */
+/** The teacher side of the fused head loss, by form (TEACHER_FORMS in loss-kinds.ts). */
 export type HeadLossTeacher =
   | { kind: 'none' }                                   // hard labels only: KD is 0
   | { kind: 'logits'; logits: F32 }                    // (N,V) raw logits, divided by T
@@ -193,8 +192,13 @@ export type HeadLossTeacher =
    *  used). Its logits hidden·head[0:V]ᵀ are made chunk by chunk, divided by T; with weightBf16
    *  (the head packed by this backend's packBf16) by gemmBf16 instead. */
   | { kind: 'hidden'; hidden: F32; weight: F32; C: number; weightBf16?: Bf16Weight }
-  /** ids (N,k) i32 (-1 = empty slot), logProbs (N,k), tail (N): the src/distill SparseTeacher. */
+  /** ids (N,k) i32 (-1 = empty slot), logProbs (N,k), tail (N): top-k rows and the mass outside. */
   | { kind: 'sparse'; ids: I32; logProbs: F32; tail: F32; k: number; tailMode: HeadLossTailMode };
+
+/** Compile-time check: the union above names exactly the forms of TEACHER_FORMS. */
+type SameNames<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const teacherFormsMatch: SameNames<HeadLossTeacher['kind'], TeacherFormName> = true;
+void teacherFormsMatch;
 
 export interface HeadLossOptions {
   /** Weight of the hard-label CE in [0,1]; 1−α goes to KD. */

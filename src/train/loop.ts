@@ -4,7 +4,7 @@
 // It does not parse recipes or set up files (run.ts does).
 import type { Backend } from '../engine/backend.js';
 import { RandomWindowBatcher, type TokenStream } from '../data/batcher.js';
-import { scheduleValue, type KdDivergence, type Schedule } from '../distill/index.js';
+import { alwaysOne, resolveSchedule, scheduleValue } from '../distill/index.js';
 import { createEvalScratch, evaluateStudent, type DistillEvalResult } from '../eval/distill-eval.js';
 import { createActivations, zeroGradsInPlace, type Model } from '../model/index.js';
 import { rss, type Monitor } from '../monitor/monitor.js';
@@ -44,37 +44,17 @@ export interface LoopResult {
   timings: Record<string, number>;
 }
 
-/** A recipe schedule value (a bare number is constant) as the distill/ shape. */
-export function toSchedule(s: Recipe['loss']['alpha'], totalSteps: number): Schedule {
-  if (typeof s === 'number') return { kind: 'constant', value: s };
-  if (s.kind === 'linear') return { ...s, steps: s.steps ?? totalSteps };
-  return s;
-}
-
-export function toDivergence(kd: Recipe['loss']['kd']): KdDivergence {
-  return kd;
-}
-
-/** Never uses the teacher for the loss when α is 1 at every step (a hard-label twin). */
-function alphaAlwaysOne(s: Schedule): boolean {
-  switch (s.kind) {
-    case 'constant': return s.value === 1;
-    case 'linear': return s.start === 1 && s.end === 1;
-    case 'wsd': return s.initial === 1 && s.peak === 1 && s.final === 1;
-  }
-}
-
 export function runTrainingLoop(inp: LoopInputs): LoopResult {
   const { be, recipe, student, teacher, monitor } = inp;
   const tr = recipe.train;
   const steps = tr.steps;
   const Bm = tr.batchSize / tr.gradAccum;
   const T = tr.seqLen;
-  const alphaS = toSchedule(recipe.loss.alpha, steps);
-  const tempS = toSchedule(recipe.loss.temperature, steps);
-  const useTeacher = teacher !== null && !alphaAlwaysOne(alphaS);
+  const alphaS = resolveSchedule(recipe.loss.alpha, steps);
+  const tempS = resolveSchedule(recipe.loss.temperature, steps);
+  const useTeacher = teacher !== null && !alwaysOne(alphaS);
   const micro = new MicroStep(be, student, useTeacher ? teacher : null, {
-    divergence: toDivergence(recipe.loss.kd), scaleT2: recipe.loss.scaleT2,
+    divergence: recipe.loss.kd, scaleT2: recipe.loss.scaleT2,
     ignoreIndex: recipe.loss.ignoreIndex, teacher: recipe.loss.teacher,
   }, Bm, T);
   // Evaluation owns its activations: the fused training ones hold no logits.

@@ -19,7 +19,8 @@ import type { Recipe } from '../recipe/schema.js';
 import { writeReport } from '../report/report.js';
 import { ModelTeacher } from '../teacher/model-teacher.js';
 import { openRecipeStore } from '../store/recipe-store.js';
-import { runTrainingLoop, type LoopResult, toSchedule } from './loop.js';
+import { alwaysOne, resolveSchedule } from '../distill/index.js';
+import { runTrainingLoop, type LoopResult } from './loop.js';
 import { createStudent } from './student-init.js';
 
 export interface RunOptions {
@@ -91,8 +92,7 @@ function loadTeacher(recipe: Recipe, tok: Tokenizer, recipePath: string): { mode
 }
 
 function isBaseline(recipe: Recipe): boolean {
-  const a = toSchedule(recipe.loss.alpha, recipe.train.steps);
-  return recipe.teacher.kind === 'none' || (a.kind === 'constant' && a.value === 1);
+  return recipe.teacher.kind === 'none' || alwaysOne(resolveSchedule(recipe.loss.alpha, recipe.train.steps));
 }
 
 export function runRecipe(opts: RunOptions): RunSummary {

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkBf16Weight } from '../bf16-weight.js';
 import type { Backend, Bf16Weight, F32, HeadLossDivergence, HeadLossOptions, HeadLossResult, HeadLossTeacher, I32, RopeMode } from '../backend.js';
+import { TAIL_MODES, TAIL_MODE_CODES, TEACHER_FORM_CODES, divergenceEntry, divergenceParam } from '../loss-kinds.js';
 
 /** The functions the addon exports (native/binding.cpp). */
 export interface NativeAddon {
@@ -50,6 +51,8 @@ export interface NativeAddon {
   gemmBf16(c: F32, a: F32, packed: Uint16Array, M: number, N: number, K: number, packedN: number, beta: number): void;
   /** Returns immediately; used by the bench to measure N-API call overhead. */
   noop(a: F32): void;
+  /** The codes of the C++ enums the loss ops take, by table (native/ops.h kEnumNames). */
+  enumCodes(): Record<'teacherForms' | 'divergences' | 'tailModes', Record<string, number>>;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -91,29 +94,29 @@ const ropeMode = (m: RopeMode): number => (m === 'interleaved' ? 0 : 1);
 
 const EMPTY_F32 = new Float32Array(0);
 const EMPTY_I32 = new Int32Array(0);
-const DIVERGENCES = ['forward-kl', 'reverse-kl', 'jsd', 'skew-forward-kl', 'skew-reverse-kl', 'tvd', 'soft-ce'] as const;
-const TAILS = ['ignore', 'bucket', 'uniform'] as const;
 
-/** The numbers native/ops-binding.cpp HeadLossForwardBackward takes for a teacher and a divergence. */
+/** The numbers native/head-loss-binding.cpp HeadLossForwardBackward takes for a teacher (codes
+ *  from the tables of loss-kinds.ts). */
 function marshalTeacher(t: HeadLossTeacher): [kind: number, tA: F32, tB: F32, ids: I32, dim: number, tail: number] {
+  const kind = TEACHER_FORM_CODES[t.kind];
   switch (t.kind) {
-    case 'none': return [0, EMPTY_F32, EMPTY_F32, EMPTY_I32, 0, 0];
-    case 'logits': return [1, t.logits, EMPTY_F32, EMPTY_I32, 0, 0];
-    case 'logprobs': return [2, t.logProbs, EMPTY_F32, EMPTY_I32, 0, 0];
-    case 'hidden': return [3, t.hidden, t.weight, EMPTY_I32, t.C, 0];
+    case 'none': return [kind, EMPTY_F32, EMPTY_F32, EMPTY_I32, 0, 0];
+    case 'logits': return [kind, t.logits, EMPTY_F32, EMPTY_I32, 0, 0];
+    case 'logprobs': return [kind, t.logProbs, EMPTY_F32, EMPTY_I32, 0, 0];
+    case 'hidden': return [kind, t.hidden, t.weight, EMPTY_I32, t.C, 0];
     case 'sparse': {
-      const tail = TAILS.indexOf(t.tailMode);
-      if (tail < 0) throw new RangeError(`headLossForwardBackward: teacher.tailMode must be 'ignore', 'bucket' or 'uniform', got '${String(t.tailMode)}'`);
-      return [4, t.logProbs, t.tail, t.ids, t.k, tail];
+      const tail = TAIL_MODE_CODES[t.tailMode];
+      if (tail === undefined) throw new RangeError(`headLossForwardBackward: teacher.tailMode must be one of ${TAIL_MODES.map((m) => `'${m.name}'`).join(', ')}, got '${String(t.tailMode)}'`);
+      return [kind, t.logProbs, t.tail, t.ids, t.k, tail];
     }
     default: throw new RangeError(`headLossForwardBackward: unknown teacher kind '${(t as { kind: string }).kind}'`);
   }
 }
 
 function marshalDivergence(d: HeadLossDivergence): [kind: number, param: number] {
-  const kind = DIVERGENCES.indexOf(d.kind);
-  if (kind < 0) throw new RangeError(`headLossForwardBackward: divergence '${(d as { kind: string }).kind}' is not fused; use logits + distillLossForwardBackward`);
-  return [kind, d.kind === 'jsd' ? d.beta : d.kind === 'skew-forward-kl' || d.kind === 'skew-reverse-kl' ? d.lambda : 0];
+  const e = divergenceEntry(d.kind);
+  if (!e?.fused) throw new RangeError(`headLossForwardBackward: divergence '${(d as { kind: string }).kind}' is not fused; use logits + distillLossForwardBackward`);
+  return [e.code, divergenceParam(d)];
 }
 
 const EMPTY_U16 = new Uint16Array(0);
