@@ -75,6 +75,29 @@ struct HeadLossArgs {
   int ignoreIndex, chunkRows, count;
 };
 
+// The KD term alone over rows of logits (Backend.kdForwardBackward), arguments checked by the
+// binding (sparse rows well formed). count = rows whose target is not ignoreIndex (all N when
+// targets is null). dStudent null: forward only.
+struct KdArgs {
+  float* dStudent;          // (N,V) overwritten, or added to when accumulate; may be null
+  float* rowLosses;         // (N)
+  const float* student;     // (N,V) logits
+  const int32_t* targets;   // (N), or null: no row masked
+  int N, V;
+  HeadTeacher teacher;      // Logits, LogProbs or Sparse
+  const float* tDense;      // Logits / LogProbs: (N,V)
+  const int32_t* ids;       // Sparse: (N,k), -1 = empty slot
+  const float* tLogProbs;   // Sparse: (N,k)
+  const float* tail;        // Sparse: (N)
+  int k;
+  HeadTail tailMode;
+  HeadDivergence divergence;
+  float divParam;           // beta (jsd) or lambda (skew KLs)
+  float temperature, lossScale, gradScale;
+  int ignoreIndex, count;
+  bool accumulate;
+};
+
 // Shapes as in src/engine/backend.ts. Ids/targets/indices are already range-checked.
 struct OpsTable {
   void (*embeddingForward)(float* out, const int32_t* ids, const float* table, int N, int C);
@@ -110,6 +133,7 @@ struct OpsTable {
   void (*topkForward)(float* values, int32_t* indices, const float* inp, int N, int V, int k);
   void (*topkBackward)(float* dInp, const float* dValues, const int32_t* indices, int N, int V, int k);
   void (*headLossForwardBackward)(const HeadLossArgs& a);
+  void (*kdForwardBackward)(const KdArgs& a);
 };
 
 const OpsTable& ops();  // the table for activeIsa()

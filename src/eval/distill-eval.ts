@@ -2,9 +2,8 @@
 // windows: mean next-token loss, and against the teacher (when there is one) the mean
 // KL(teacher ‖ student) per token at T = 1 and the top-1 agreement of their argmaxes.
 // It does not train and keeps no state between calls.
-import type { Backend } from '../engine/backend.js';
+import { DEFAULT_IGNORE_INDEX, type Backend } from '../engine/backend.js';
 import { evalWindows, type TokenStream } from '../data/batcher.js';
-import { kdDenseForwardBackward } from '../distill/index.js';
 import { type Activations, type Model, forward } from '../model/index.js';
 import type { Teacher } from '../teacher/teacher.js';
 
@@ -25,19 +24,21 @@ export interface DistillEvalScratch {
   rowLoss: Float32Array;
   rowLse: Float32Array;
   rowKl: Float32Array;
+  /** Top-1 value (unused) and ids of the student's and the teacher's rows (B*T each). */
+  top1: Float32Array;
+  top1Student: Int32Array;
+  top1Teacher: Int32Array;
   inputs: Int32Array;
   targets: Int32Array;
 }
 
 export function createEvalScratch(B: number, T: number): DistillEvalScratch {
   const N = B * T;
-  return { rowLoss: new Float32Array(N), rowLse: new Float32Array(N), rowKl: new Float32Array(N), inputs: new Int32Array(N), targets: new Int32Array(N) };
-}
-
-function argmaxRow(a: Float32Array, off: number, V: number): number {
-  let best = 0, bv = a[off];
-  for (let j = 1; j < V; j++) if (a[off + j] > bv) { bv = a[off + j]; best = j; }
-  return best;
+  return {
+    rowLoss: new Float32Array(N), rowLse: new Float32Array(N), rowKl: new Float32Array(N),
+    top1: new Float32Array(N), top1Student: new Int32Array(N), top1Teacher: new Int32Array(N),
+    inputs: new Int32Array(N), targets: new Int32Array(N),
+  };
 }
 
 /**
@@ -71,10 +72,16 @@ export function evaluateStudent(be: Backend, student: Model, acts: Activations, 
     for (let i = 0; i < N; i++) lossSum += scratch.rowLoss[i];
     if (teacherLogits) {
       const TV = teacher!.vocabSize;
-      const kl = kdDenseForwardBackward(null, scratch.rowKl, logits, TV === V ? teacherLogits : sliceVocab(teacherLogits, N, TV, V), 'logits', null, N, V,
-        { divergence: { kind: 'forward-kl' }, temperature: 1, scaleT2: false });
+      const tl = TV === V ? teacherLogits : sliceVocab(teacherLogits, N, TV, V);
+      // KL(teacher ‖ student) at T = 1 per row, and where their argmaxes (top-1, ties to the lower id) agree
+      const kl = be.kdForwardBackward({
+        dStudent: null, rowLosses: scratch.rowKl, student: logits, teacher: { kind: 'logits', logits: tl }, targets: null, N, V,
+        divergence: { kind: 'forward-kl' }, temperature: 1, scaleT2: false, ignoreIndex: DEFAULT_IGNORE_INDEX, gradScale: 1, accumulate: false,
+      });
       klSum += kl.loss * N;
-      for (let i = 0; i < N; i++) if (argmaxRow(logits, i * V, V) === argmaxRow(teacherLogits, i * TV, V)) agree++;
+      be.topkForward(scratch.top1, scratch.top1Student, logits, N, V, 1);
+      be.topkForward(scratch.top1, scratch.top1Teacher, tl, N, V, 1);
+      for (let i = 0; i < N; i++) if (scratch.top1Student[i] === scratch.top1Teacher[i]) agree++;
     }
     count += N;
   }

@@ -3,6 +3,7 @@
 // string). Every default says why it is what it is. This file only describes; loading,
 // overrides and file checks live in load.ts.
 import { z } from 'zod';
+import { DEFAULT_IGNORE_INDEX } from '../engine/backend.js';
 import { DIVERGENCES, TAIL_MODES, namesOf, type Divergence } from '../engine/loss-kinds.js';
 import { SCHEDULES, type ScheduleField, type ScheduleSpec } from '../distill/schedules.js';
 
@@ -100,7 +101,7 @@ export const Loss = z.strictObject({
   temperature: Schedule.default(1), // T=1 beat T=2 in the PyTorch reference on this data
   scaleT2: z.boolean().default(true), // keeps KD gradients comparable across T (Hinton et al.)
   teacher: TeacherProcessing.default({ labelSmoothing: 0, topP: 1, tail: 'bucket' }),
-  ignoreIndex: z.number().int().default(-1), // never a real token id
+  ignoreIndex: z.number().int().default(DEFAULT_IGNORE_INDEX), // -1: never a real token id
 });
 
 export const LrSchedule = z.discriminatedUnion('kind', [
@@ -161,7 +162,7 @@ export const Recipe = z.strictObject({
   student: Student,
   loss: Loss.default({
     alpha: 0.5, kd: { kind: 'forward-kl' }, temperature: 1, scaleT2: true,
-    teacher: { labelSmoothing: 0, topP: 1, tail: 'bucket' }, ignoreIndex: -1,
+    teacher: { labelSmoothing: 0, topP: 1, tail: 'bucket' }, ignoreIndex: DEFAULT_IGNORE_INDEX,
   }),
   train: Train,
   eval: Eval.default({ every: 50, samples: { prompts: ['Once upon a time'], maxTokens: 48, temperature: 0 } }),

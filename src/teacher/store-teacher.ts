@@ -3,7 +3,8 @@
 // serves the validation windows, located by content, as dense logits of the stored distribution.
 // It runs no model; a store is refused when its tokenizer, vocabulary or corpus differ from the run's.
 import type { TokenStream } from '../data/batcher.js';
-import type { TeacherRows, TailMode } from '../distill/index.js';
+import type { KdTeacher } from '../engine/backend.js';
+import type { TailMode } from '../engine/loss-kinds.js';
 import { StoreReader } from '../store/store-reader.js';
 import { type Teacher, TeacherError } from './teacher.js';
 
@@ -68,7 +69,7 @@ export class StoreTeacher implements Teacher {
    * at `temperature`: as stored when it equals the store's; otherwise re-tempered after
    * truncation (kept log-probs × T_store/T, the tail spread evenly over the ids not kept) and renormalized.
    */
-  rowsAt(offsets: Int32Array, B: number, T: number, temperature: number, tailMode: TailMode): TeacherRows {
+  rowsAt(offsets: Int32Array, B: number, T: number, temperature: number, tailMode: TailMode): KdTeacher {
     const N = B * T, k = this.reader.k;
     this.ensure(N);
     const base = this.reader.splitStart('train'), n = this.reader.splitLength('train');

@@ -3,9 +3,11 @@
 // grads. Buffers are sized once. It does not draw batches, clip, step the optimizer or log.
 // Fused path (default): student forward to its final hidden, then Backend.headLossForwardBackward
 // (head GEMM + loss + head gradients, chunked over rows: no (N,V) array), then the backward from
-// the hidden. Unfused path (divergence 'mse', or fusedHead: false): full logits + src/distill.
+// the hidden. Unfused path (divergence 'mse', or fusedHead: false): full logits + src/distill's
+// α mix of the backend's CE and KD ops.
 import type { Backend, HeadLossDivergence, HeadLossTeacher } from '../engine/backend.js';
-import { distillLossForwardBackward, hardCeForwardBackward, type KdDivergence } from '../distill/index.js';
+import type { Divergence } from '../engine/loss-kinds.js';
+import { createDistillLossScratch, distillLossForwardBackward, type DistillLossScratch } from '../distill/index.js';
 import {
   backward, backwardFromHidden, createActivations, forward, forwardToHidden, grad, headParamName, param, type Activations, type Model,
 } from '../model/index.js';
@@ -15,7 +17,7 @@ import { TeacherStep } from './teacher-step.js';
 
 /** The loss settings a micro-step needs (the recipe's `loss` block, minus schedules). */
 export interface MicroStepLoss {
-  divergence: KdDivergence;
+  divergence: Divergence;
   scaleT2: boolean;
   ignoreIndex: number;
   teacher: Recipe['loss']['teacher'];
@@ -46,6 +48,8 @@ export class MicroStep {
   private readonly fused: HeadLossDivergence | null;
   private readonly rowCe: Float32Array;
   private readonly rowKd: Float32Array;
+  /** The unfused loss's per-row scratch (empty when fused). */
+  private readonly lossScratch: DistillLossScratch;
   private readonly teacherStep: TeacherStep | null;
   private readonly N: number;
   private readonly V: number;
@@ -63,6 +67,7 @@ export class MicroStep {
     this.dLogits = new Float32Array(this.fused ? 0 : this.N * this.V);
     this.rowCe = new Float32Array(this.N);
     this.rowKd = new Float32Array(this.N);
+    this.lossScratch = createDistillLossScratch(this.fused ? 0 : this.N);
     this.inputs = new Int32Array(this.N);
     this.targets = new Int32Array(this.N);
     this.offsets = new Int32Array(B);
@@ -97,20 +102,10 @@ export class MicroStep {
     const logits = forward(be, student, acts, this.inputs, this.B, this.T);
     t0 = clock();
     timings.forward += t0 - t1;
-    let out: MicroStepResult;
-    if (rows) {
-      const r = distillLossForwardBackward(this.dLogits, this.rowCe, this.rowKd, logits, rows, this.targets, N, V, {
-        alpha, divergence: lossCfg.divergence, temperature, scaleT2: lossCfg.scaleT2, ignoreIndex: lossCfg.ignoreIndex,
-      });
-      out = { loss: r.loss, ce: r.ce, kd: r.kd };
-    } else {
-      const r = hardCeForwardBackward(this.dLogits, this.rowCe, logits, this.targets, N, V, { ignoreIndex: lossCfg.ignoreIndex });
-      out = { loss: r.loss, ce: r.loss, kd: 0 };
-    }
-    if (gradScale !== 1) {
-      const d = this.dLogits;
-      for (let i = 0; i < d.length; i++) d[i] *= gradScale;
-    }
+    const r = distillLossForwardBackward(be, this.dLogits, this.rowCe, this.rowKd, logits, rows ?? { kind: 'none' }, this.targets, N, V, {
+      alpha: rows ? alpha : 1, divergence: lossCfg.divergence, temperature, scaleT2: lossCfg.scaleT2, ignoreIndex: lossCfg.ignoreIndex, gradScale,
+    }, this.lossScratch);
+    const out: MicroStepResult = { loss: r.loss, ce: r.ce, kd: r.kd };
     t1 = clock();
     timings.loss += t1 - t0;
     backward(be, student, acts, this.dLogits);
@@ -136,11 +131,11 @@ export class MicroStep {
     timings.forward += t0 - t1;
     const headName = headParamName(student.config);
     const dHidden = acts.dh.subarray(0, N * C);
-    const r = be.headLossForwardBackward(dHidden, grad(student, headName), this.rowCe, this.rowKd, hf,
-      param(student, headName), teacher, this.targets, N, V, C, {
-        alpha: teacherStep ? alpha : 1, divergence, temperature, scaleT2: lossCfg.scaleT2,
-        ignoreIndex: lossCfg.ignoreIndex, gradScale,
-      });
+    const r = be.headLossForwardBackward({
+      dHidden, dWeight: grad(student, headName), rowCe: this.rowCe, rowKd: this.rowKd, hidden: hf, weight: param(student, headName),
+      teacher, targets: this.targets, N, V, C, alpha: teacherStep ? alpha : 1, divergence, temperature, scaleT2: lossCfg.scaleT2,
+      ignoreIndex: lossCfg.ignoreIndex, gradScale,
+    });
     t1 = clock();
     timings.loss += t1 - t0;
     backwardFromHidden(be, student, acts, dHidden);
