@@ -240,7 +240,7 @@ for (const be of backends) {
 // padded head (vocab 70 > the student's 67), raw (-> 'hidden' teacher), smoothed (-> log-probs)
 // and top-k (-> sparse) processing, and 'mse' (not fused: both paths are the unfused one).
 for (const be of backends) {
-  test(`${be.name} MicroStep fused = unfused: same losses and student gradients`, () => {
+  test(`${be.name} MicroStep fused = unfused: same losses and student gradients`, async () => {
     const base = { family: 'llama', nLayers: 1, nHeads: 2, nKvHeads: 1, maxSeqLen: 16, normEps: 1e-5, ropeTheta: 10000,
       ropeMode: 'interleaved', tiedEmbeddings: true, qkvBias: false } as const;
     const sc: ModelConfig = { ...base, dim: 16, hiddenDim: 32, vocabSize: 67 };
@@ -257,14 +257,14 @@ for (const be of backends) {
       ['mse', { divergence: { kind: 'mse' }, scaleT2: true, ignoreIndex: -1, teacher: { labelSmoothing: 0, topP: 1, tail: 'bucket' } }],
     ];
     for (const [what, loss] of procs) {
-      const run = (fusedHead: boolean) => {
+      const run = async (fusedHead: boolean) => {
         const student = createModel(sc, new Float32Array(sp));
         const ms = new MicroStep(be, student, teacher, loss, B, T, { fusedHead });
         ms.setWindows(windows);
-        const r = ms.run(0.3, 2, 0.5);
+        const r = await ms.run(0.3, 2, 0.5);
         return { r, grads: student.grads };
       };
-      const want = run(false), got = run(true);
+      const want = await run(false), got = await run(true);
       close(`${what} loss/ce/kd`, [got.r.loss, got.r.ce, got.r.kd], [want.r.loss, want.r.ce, want.r.kd], 1e-5, false);
       close(`${what} grads`, got.grads, want.grads, be.name === 'ref' ? 1e-5 : 1e-4, true);
     }

@@ -46,7 +46,7 @@ export function registerRun(program: Command, version: string): void {
     .option('--seeds <list>', 'run each recipe once per seed (comma-separated), named <name>-s<seed>')
     .option('--report <file>', 'write one HTML report over all runs here')
     .option('--profile', 'time every engine op over the training loop; prints a table per op group, writes <run>/profile.json and profile/* TensorBoard scalars')
-    .action((args: string[], o: RunCliOptions) => {
+    .action(async (args: string[], o: RunCliOptions) => {
       const recipes = args.filter((a) => !a.includes('='));
       const overrides = args.filter((a) => a.includes('='));
       if (recipes.length === 0) throw new Error('run: name at least one recipe file');
@@ -59,7 +59,7 @@ export function registerRun(program: Command, version: string): void {
       for (const seed of seeds) {
         for (const recipePath of recipes) {
           const extra = seed === null ? [] : [`seed=${seed}`, `name=${loadRecipe(recipePath, overrides, { checkFiles: false }).name}-s${seed}`];
-          const s = runRecipe({ recipePath, overrides: [...overrides, ...extra], resume: o.resume, overwrite: o.overwrite, version, profile: o.profile });
+          const s = await runRecipe({ recipePath, overrides: [...overrides, ...extra], resume: o.resume, overwrite: o.overwrite, version, profile: o.profile });
           console.log(`${s.name}: val loss ${f(s.student.valLoss)} (${s.kind}, seed ${s.seed}, ${s.seconds.toFixed(1)} s) -> ${s.runDir}`);
           if (s.profile) console.log(`${formatProfileTable(s.profile)}\n(written to ${join(s.runDir, 'profile.json')})\n`);
           summaries.push(s);

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { DEFAULT_IGNORE_INDEX } from '../engine/backend.js';
 import { DIVERGENCES, TAIL_MODES, namesOf, type Divergence } from '../engine/loss-kinds.js';
 import { SCHEDULES, type ScheduleField, type ScheduleSpec } from '../distill/schedules.js';
+import type { TeacherSpec } from '../teacher/open-teacher.js';
 
 const pos = z.number().positive();
 const posInt = z.number().int().positive();
@@ -55,6 +56,10 @@ export const Teacher = z.discriminatedUnion('kind', [
   // optionally the teacher checkpoint it must have been made by (refused otherwise).
   z.strictObject({ kind: z.literal('store'), path: z.string().min(1), expect: z.string().min(1).optional() }),
 ]);
+
+/** Compile-time check: what the schema accepts is what src/teacher's openTeacher opens. */
+const teacherSpecMatches: z.infer<typeof Teacher> extends TeacherSpec ? true : never = true;
+void teacherSpecMatches;
 
 const Arch = {
   family: z.enum(['llama', 'gpt2']).default('llama'), // llama matches the stories260K teacher

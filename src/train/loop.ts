@@ -44,7 +44,7 @@ export interface LoopResult {
   timings: Record<string, number>;
 }
 
-export function runTrainingLoop(inp: LoopInputs): LoopResult {
+export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
   const { be, recipe, student, teacher, monitor } = inp;
   const tr = recipe.train;
   const steps = tr.steps;
@@ -77,9 +77,9 @@ export function runTrainingLoop(inp: LoopInputs): LoopResult {
   const allTimings = () => ({ ...micro.timings, ...timings });
   const clock = () => performance.now() / 1000;
   const history: StepRecord[] = [];
-  const evaluate = () => {
+  const evaluate = async () => {
     const t0 = clock();
-    const r = evaluateStudent(be, student, evalActs, teacher, inp.val, Bm, T, evalScratch, recipe.eval.maxWindows);
+    const r = await evaluateStudent(be, student, evalActs, teacher, { tokens: inp.val, split: 'val' }, Bm, T, evalScratch, recipe.eval.maxWindows);
     timings.eval += clock() - t0;
     return r;
   };
@@ -102,7 +102,7 @@ export function runTrainingLoop(inp: LoopInputs): LoopResult {
     for (let m = 0; m < tr.gradAccum; m++) {
       micro.setWindows(batcher.next(), batcher.offsets);
       state.draws++;
-      const r = micro.run(alpha, temperature, 1 / tr.gradAccum);
+      const r = await micro.run(alpha, temperature, 1 / tr.gradAccum);
       loss += r.loss; ce += r.ce; kd += r.kd;
     }
     loss /= tr.gradAccum; ce /= tr.gradAccum; kd /= tr.gradAccum;
@@ -135,7 +135,7 @@ export function runTrainingLoop(inp: LoopInputs): LoopResult {
       window = { t: clock(), tokens: 0, loss: 0, ce: 0, kd: 0, n: 0 };
     }
     if (recipe.eval.every > 0 && state.step % recipe.eval.every === 0 && state.step !== steps) {
-      logEval(state.step, evaluate());
+      logEval(state.step, await evaluate());
     }
     if (tr.checkpointEvery > 0 && state.step % tr.checkpointEvery === 0 && state.step !== steps) {
       saveTrainState(inp.runDir, student, opt, state);
@@ -143,7 +143,7 @@ export function runTrainingLoop(inp: LoopInputs): LoopResult {
     if (inp.stopAfterStep !== undefined && state.step >= inp.stopAfterStep) break;
   }
   const trainSeconds = clock() - runStart - timings.eval;
-  const finalEval = evaluate();
+  const finalEval = await evaluate();
   logEval(state.step, finalEval);
   saveTrainState(inp.runDir, student, opt, state);
   return {

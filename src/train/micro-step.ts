@@ -90,20 +90,29 @@ export class MicroStep {
   /**
    * Forward and backward of the micro-batch set by setWindows. Gradients of
    * gradScale · (α·CE + (1−α)·KD) are ACCUMULATED into student.grads. With no teacher, α is 1.
+   * Awaits the teacher once; the rest runs synchronously.
    */
-  run(alpha: number, temperature: number, gradScale: number): MicroStepResult {
-    if (this.fused) return this.runFused(this.fused, alpha, temperature, gradScale);
-    const { be, student, trainActs: acts, N, V, timings, lossCfg } = this;
+  async run(alpha: number, temperature: number, gradScale: number): Promise<MicroStepResult> {
     const clock = () => performance.now() / 1000;
-    let t0 = clock();
-    const rows = this.teacherStep ? this.teacherStep.rows(this.inputs, this.offsets, this.B, this.T, temperature) : null;
+    const t0 = clock();
+    const teacher: HeadLossTeacher = this.teacherStep
+      ? await this.teacherStep.rows(this.inputs, this.offsets, this.B, this.T, temperature, this.fused !== null)
+      : { kind: 'none' };
+    this.timings.teacher += clock() - t0;
+    return this.fused ? this.runFused(this.fused, teacher, alpha, temperature, gradScale) : this.runUnfused(teacher, alpha, temperature, gradScale);
+  }
+
+  /** run() on the unfused path: full (N,V) logits, then src/distill's α mix. */
+  private runUnfused(teacher: HeadLossTeacher, alpha: number, temperature: number, gradScale: number): MicroStepResult {
+    const { be, student, trainActs: acts, N, V, timings, lossCfg } = this;
+    if (teacher.kind === 'hidden') throw new Error('MicroStep: the unfused path got hidden teacher rows');
+    const clock = () => performance.now() / 1000;
     let t1 = clock();
-    timings.teacher += t1 - t0;
     const logits = forward(be, student, acts, this.inputs, this.B, this.T);
-    t0 = clock();
+    const t0 = clock();
     timings.forward += t0 - t1;
-    const r = distillLossForwardBackward(be, this.dLogits, this.rowCe, this.rowKd, logits, rows ?? { kind: 'none' }, this.targets, N, V, {
-      alpha: rows ? alpha : 1, divergence: lossCfg.divergence, temperature, scaleT2: lossCfg.scaleT2, ignoreIndex: lossCfg.ignoreIndex, gradScale,
+    const r = distillLossForwardBackward(be, this.dLogits, this.rowCe, this.rowKd, logits, teacher, this.targets, N, V, {
+      alpha: teacher.kind !== 'none' ? alpha : 1, divergence: lossCfg.divergence, temperature, scaleT2: lossCfg.scaleT2, ignoreIndex: lossCfg.ignoreIndex, gradScale,
     }, this.lossScratch);
     const out: MicroStepResult = { loss: r.loss, ce: r.ce, kd: r.kd };
     t1 = clock();
@@ -114,26 +123,19 @@ export class MicroStep {
   }
 
   /** run() on the fused path: same contract, same values up to f32 rounding. */
-  private runFused(divergence: HeadLossDivergence, alpha: number, temperature: number, gradScale: number): MicroStepResult {
-    const { be, student, trainActs: acts, N, V, timings, lossCfg, teacherStep } = this;
+  private runFused(divergence: HeadLossDivergence, teacher: HeadLossTeacher, alpha: number, temperature: number, gradScale: number): MicroStepResult {
+    const { be, student, trainActs: acts, N, V, timings, lossCfg } = this;
     const C = student.config.dim;
     const clock = () => performance.now() / 1000;
-    let t0 = clock();
-    let teacher: HeadLossTeacher = { kind: 'none' };
-    if (teacherStep) {
-      teacher = teacherStep.hiddenRows(this.inputs, this.B, this.T)
-        ?? teacherStep.rows(this.inputs, this.offsets, this.B, this.T, temperature);
-    }
     let t1 = clock();
-    timings.teacher += t1 - t0;
     const hf = forwardToHidden(be, student, acts, this.inputs, this.B, this.T);
-    t0 = clock();
+    const t0 = clock();
     timings.forward += t0 - t1;
     const headName = headParamName(student.config);
     const dHidden = acts.dh.subarray(0, N * C);
     const r = be.headLossForwardBackward({
       dHidden, dWeight: grad(student, headName), rowCe: this.rowCe, rowKd: this.rowKd, hidden: hf, weight: param(student, headName),
-      teacher, targets: this.targets, N, V, C, alpha: teacherStep ? alpha : 1, divergence, temperature, scaleT2: lossCfg.scaleT2,
+      teacher, targets: this.targets, N, V, C, alpha: teacher.kind !== 'none' ? alpha : 1, divergence, temperature, scaleT2: lossCfg.scaleT2,
       ignoreIndex: lossCfg.ignoreIndex, gradScale,
     });
     t1 = clock();

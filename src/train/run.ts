@@ -9,16 +9,14 @@ import type { Backend } from '../engine/backend.js';
 import { loadNativeAddon } from '../engine/native/index.js';
 import { profileBackend, profileScalars, type ProfileReport } from '../engine/profile-backend.js';
 import { defaultShardCacheDir, loadCorpusShards, loadTokenizer, createStreamDecoder, type Tokenizer } from '../data/index.js';
-import { createEvalScratch, evaluateStudent } from '../eval/distill-eval.js';
-import { loadCheckpoint } from '../io/load-model.js';
-import { createActivations, createModel, generate, type Model } from '../model/index.js';
+import { createEvalScratch, evaluateTeacher } from '../eval/distill-eval.js';
+import { generate } from '../model/index.js';
 import { Monitor } from '../monitor/monitor.js';
 import type { ProgressStream } from '../monitor/progress.js';
 import { loadRecipe, RecipeError, resolvedRecipeYaml } from '../recipe/load.js';
 import type { Recipe } from '../recipe/schema.js';
 import { writeReport } from '../report/report.js';
-import { ModelTeacher } from '../teacher/model-teacher.js';
-import { openRecipeStore } from '../store/recipe-store.js';
+import { openTeacher } from '../teacher/open-teacher.js';
 import { alwaysOne, resolveSchedule } from '../distill/index.js';
 import { runTrainingLoop, type LoopResult } from './loop.js';
 import { createStudent } from './student-init.js';
@@ -80,22 +78,11 @@ function environment(be: Backend, recipe: Recipe, version: string): Record<strin
   };
 }
 
-/** Loads the teacher model a recipe names and checks its vocabulary against the tokenizer. */
-function loadTeacher(recipe: Recipe, tok: Tokenizer, recipePath: string): { model: Model; description: string } | null {
-  if (recipe.teacher.kind !== 'checkpoint') return null;
-  const c = loadCheckpoint(recipe.teacher.path);
-  const model = createModel(c.config, c.params);
-  if (c.config.vocabSize < tok.vocabSize) {
-    throw new RecipeError(`${recipePath}: teacher ${recipe.teacher.path} has a vocabulary of ${c.config.vocabSize} but the tokenizer ${recipe.data.tokenizer} has ${tok.vocabSize}; teacher and student must share a vocabulary`);
-  }
-  return { model, description: `${c.source} ${recipe.teacher.path}` };
-}
-
 function isBaseline(recipe: Recipe): boolean {
   return recipe.teacher.kind === 'none' || alwaysOne(resolveSchedule(recipe.loss.alpha, recipe.train.steps));
 }
 
-export function runRecipe(opts: RunOptions): RunSummary {
+export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
   const started = performance.now();
   const recipe = loadRecipe(opts.recipePath, opts.overrides ?? []);
   const runDir = join(recipe.outDir, recipe.name);
@@ -109,9 +96,13 @@ export function runRecipe(opts: RunOptions): RunSummary {
   const corpus = loadCorpusShards(recipe.data.path, tok, {
     cacheDir: recipe.data.cacheDir ?? defaultShardCacheDir(), format: recipe.data.format, field: recipe.data.field, valFraction: recipe.data.validFraction,
   });
-  const teacherModel = loadTeacher(recipe, tok, opts.recipePath);
+  const Bm = recipe.train.batchSize / recipe.train.gradAccum;
+  const teacher = await openTeacher(recipe.teacher, {
+    be, tokenizer: tok, batch: Bm, seqLen: recipe.train.seqLen, corpus: { train: corpus.train.tokens, val: corpus.val.tokens },
+    processing: recipe.loss.teacher, source: opts.recipePath,
+  });
   const student = createStudent(recipe.student, {
-    teacher: teacherModel?.model ?? null, tokenizerVocab: tok.vocabSize, seqLen: recipe.train.seqLen, seed: recipe.seed, recipePath: opts.recipePath,
+    teacher: teacher?.localModel ?? null, tokenizerVocab: tok.vocabSize, seqLen: recipe.train.seqLen, seed: recipe.seed, recipePath: opts.recipePath,
   });
   if (student.config.vocabSize !== tok.vocabSize) {
     throw new RecipeError(`${opts.recipePath}: student has a vocabulary of ${student.config.vocabSize} but the tokenizer ${recipe.data.tokenizer} has ${tok.vocabSize}`);
@@ -119,11 +110,6 @@ export function runRecipe(opts: RunOptions): RunSummary {
   if (recipe.train.seqLen > student.config.maxSeqLen) {
     throw new RecipeError(`${opts.recipePath}: key 'train.seqLen': ${recipe.train.seqLen} exceeds the student's maxSeqLen ${student.config.maxSeqLen}`);
   }
-  const Bm = recipe.train.batchSize / recipe.train.gradAccum;
-  const modelTeacher = teacherModel ? new ModelTeacher(be, teacherModel.model, Bm, recipe.train.seqLen, teacherModel.description,
-    recipe.teacher.kind === 'checkpoint' ? recipe.teacher.precision : 'fp32') : null;
-  const teacher = modelTeacher
-    ?? (recipe.teacher.kind === 'store' ? openRecipeStore(recipe, tok, corpus.train.tokens, corpus.val.tokens, opts.recipePath) : null);
 
   mkdirSync(runDir, { recursive: true });
   if (opts.overwrite && !opts.resume) clearRunFiles(runDir);
@@ -133,7 +119,7 @@ export function runRecipe(opts: RunOptions): RunSummary {
   const kind = isBaseline(recipe) ? 'baseline' : 'kd';
   writeFileSync(join(runDir, 'run.json'), JSON.stringify({
     name: recipe.name, seed: recipe.seed, kind, variant: kind === 'kd' ? recipe.loss.kd.kind : undefined,
-    teacher: teacherModel?.description ?? teacher?.description,
+    teacher: teacher?.description,
   }) + '\n');
 
   const monitor = new Monitor(runDir, {
@@ -143,7 +129,7 @@ export function runRecipe(opts: RunOptions): RunSummary {
   let loop: LoopResult;
   try {
     prof?.resetProfile();
-    loop = runTrainingLoop({
+    loop = await runTrainingLoop({
       be, recipe, student, teacher, train: corpus.train.tokens, val: corpus.val.tokens, runDir, monitor, resume: opts.resume ?? false, stopAfterStep: opts.stopAfterStep,
     });
     const profile = prof?.profile();
@@ -152,14 +138,13 @@ export function runRecipe(opts: RunOptions): RunSummary {
       monitor.scalars(loop.state.step, profileScalars(profile));
     }
 
-    // Teacher's own score on the same windows, for the eval table.
+    // The teacher's own score on the same windows, for the eval table (a teacher that scores any
+    // text: the model the students learned from, bf16 weight copies and all in a bf16 run).
     let teacherEval: { valLoss: number; params: number } | null = null;
-    if (teacherModel) {
-      const acts = createActivations(teacherModel.model.config, Bm, recipe.train.seqLen, { training: false, allLogits: true });
-      // the model the students learned from (with its bf16 weight copies in a bf16 run)
-      const r = evaluateStudent(be, modelTeacher!.model, acts, null, corpus.val.tokens, Bm, recipe.train.seqLen,
+    if (teacher?.scoresAnyText) {
+      const r = await evaluateTeacher(be, teacher, { tokens: corpus.val.tokens, split: 'val' }, Bm, recipe.train.seqLen,
         createEvalScratch(Bm, recipe.train.seqLen), recipe.eval.maxWindows);
-      teacherEval = { valLoss: r.valLoss, params: teacherModel.model.layout.total };
+      teacherEval = { valLoss: r.valLoss, params: teacher.params ?? 0 };
     }
     const fe = loop.finalEval;
     writeFileSync(join(runDir, 'eval.json'), JSON.stringify({
@@ -167,7 +152,7 @@ export function runRecipe(opts: RunOptions): RunSummary {
         valLoss: fe.valLoss, ppl: Math.exp(fe.valLoss), klToTeacher: fe.klToTeacher, top1Agreement: fe.top1Agreement,
         params: student.layout.total, tokensPerSec: loop.tokensPerSec, valTokens: fe.tokens,
       },
-      teacher: teacherEval ? { name: teacherModel!.description, valLoss: teacherEval.valLoss, ppl: Math.exp(teacherEval.valLoss), params: teacherEval.params } : undefined,
+      teacher: teacherEval ? { name: teacher!.description, valLoss: teacherEval.valLoss, ppl: Math.exp(teacherEval.valLoss), params: teacherEval.params } : undefined,
       timings: loop.timings,
     }, null, 1) + '\n');
 
