@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readTfEvents } from '../src/io/tfevents.js';
-import { runRecipe } from '../src/train/run.js';
+import { runRecipeFile } from './helpers/run-recipe.js';
 import type { Backend } from '../src/engine/backend.js';
 import { formatProfileTable, opGroup, profileBackend, profileScalars, type ProfileReport } from '../src/engine/profile-backend.js';
 import { Rng } from '../src/engine/rng.js';
@@ -114,8 +114,8 @@ monitor: {logEvery: 1, progress: false}
 `);
 
   test('same losses as without --profile; profile.json and profile/* scalars written', async () => {
-    const plain = await runRecipe({ recipePath: recipe, overrides: ['name=plain'] });
-    const prof = await runRecipe({ recipePath: recipe, overrides: ['name=prof'], profile: true });
+    const plain = await runRecipeFile({ recipePath: recipe, overrides: ['name=plain'] });
+    const prof = await runRecipeFile({ recipePath: recipe, overrides: ['name=prof'], profile: true });
     assert.deepEqual(prof.loop.history.map((h) => h.loss), plain.loop.history.map((h) => h.loss));
     assert.equal(plain.profile, undefined);
     assert.ok(!existsSync(join(plain.runDir, 'profile.json')));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runRecipe } from '../src/train/run.js';
+import { runRecipeFile } from './helpers/run-recipe.js';
 import { readTfEvents } from '../src/io/tfevents.js';
 import { saveCheckpoint } from '../src/io/checkpoint.js';
 import { createModel, initParams, param } from '../src/model/index.js';
@@ -35,11 +35,11 @@ ${extra}`);
   return p;
 }
 
-const losses = (s: Awaited<ReturnType<typeof runRecipe>>) => s.loop.history.map((h) => h.loss);
+const losses = (s: Awaited<ReturnType<typeof runRecipeFile>>) => s.loop.history.map((h) => h.loss);
 
 test('same recipe and seed give identical losses; the run folder holds its contract files', async () => {
-  const a = await runRecipe({ recipePath: recipe('det-a') });
-  const b = await runRecipe({ recipePath: recipe('det-b') });
+  const a = await runRecipeFile({ recipePath: recipe('det-a'), report: true });
+  const b = await runRecipeFile({ recipePath: recipe('det-b') });
   assert.equal(a.loop.history.length, 6);
   assert.deepEqual(losses(a), losses(b));
   assert.ok(losses(a).every(Number.isFinite));
@@ -55,31 +55,31 @@ test('same recipe and seed give identical losses; the run folder holds its contr
 });
 
 test('a different seed changes init and data order', async () => {
-  const a = await runRecipe({ recipePath: recipe('seed-a') });
-  const c = await runRecipe({ recipePath: recipe('seed-c'), overrides: ['seed=8'] });
+  const a = await runRecipeFile({ recipePath: recipe('seed-a') });
+  const c = await runRecipeFile({ recipePath: recipe('seed-c'), overrides: ['seed=8'] });
   assert.notDeepEqual(losses(a), losses(c));
 });
 
 test('an interrupted run resumed from its checkpoint reproduces the uninterrupted losses exactly', async () => {
-  const full = await runRecipe({ recipePath: recipe('res-full') });
-  const part = await runRecipe({ recipePath: recipe('res-part'), stopAfterStep: 3 });
+  const full = await runRecipeFile({ recipePath: recipe('res-full') });
+  const part = await runRecipeFile({ recipePath: recipe('res-part'), stopAfterStep: 3 });
   assert.equal(part.loop.history.length, 3);
   assert.deepEqual(readdirSync(join(part.runDir, 'checkpoints')), ['step-000003']);
-  const rest = await runRecipe({ recipePath: recipe('res-part'), resume: true });
+  const rest = await runRecipeFile({ recipePath: recipe('res-part'), resume: true });
   assert.deepEqual(rest.loop.history.map((h) => h.step), [4, 5, 6]);
   assert.deepEqual([...losses(part), ...losses(rest)], losses(full));
   assert.equal(rest.student.valLoss, full.student.valLoss);
 });
 
 test('an existing run folder is not overwritten without --overwrite or --resume', async () => {
-  await runRecipe({ recipePath: recipe('exists') });
-  await assert.rejects(() => runRecipe({ recipePath: recipe('exists') }), /run folder .*exists already|already exists; pass --resume/);
-  const again = await runRecipe({ recipePath: recipe('exists'), overwrite: true });
+  await runRecipeFile({ recipePath: recipe('exists') });
+  await assert.rejects(() => runRecipeFile({ recipePath: recipe('exists') }), /run folder .*exists already|already exists; pass --resume/);
+  const again = await runRecipeFile({ recipePath: recipe('exists'), overwrite: true });
   assert.equal(again.loop.history.length, 6);
 });
 
 test('the tfevents file reads back with every CRC verified and holds the logged scalars', async () => {
-  const s = await runRecipe({ recipePath: recipe('tfe') });
+  const s = await runRecipeFile({ recipePath: recipe('tfe') });
   const file = readdirSync(s.runDir).find((f) => f.startsWith('events.out.tfevents'));
   assert.ok(file);
   const events = readTfEvents(join(s.runDir, file));
@@ -94,7 +94,7 @@ test('the tfevents file reads back with every CRC verified and holds the logged 
 });
 
 test('α = 1 trains on hard labels only and is marked as the baseline', async () => {
-  const s = await runRecipe({ recipePath: recipe('ce', ''), overrides: ['loss.alpha=1'] });
+  const s = await runRecipeFile({ recipePath: recipe('ce', ''), overrides: ['loss.alpha=1'] });
   assert.equal(s.kind, 'baseline');
   assert.ok(s.loop.history.every((h) => h.kd === 0 && h.loss === h.ce));
   assert.ok(s.student.klToTeacher !== null, 'the teacher still scores the baseline');
@@ -104,7 +104,7 @@ test('a teacher whose vocabulary differs from the tokenizer is refused, naming b
   const cfg = { ...loadCheckpoint(join(data, 'stories260K', 'stories260K.bin')).config, vocabSize: 300 };
   const small = join(dir, 'teacher300.safetensors');
   saveCheckpoint(small, cfg, initParams(cfg, new Rng(1)));
-  await assert.rejects(() => runRecipe({ recipePath: recipe('vocab'), overrides: [`teacher.path=${small}`] }),
+  await assert.rejects(() => runRecipeFile({ recipePath: recipe('vocab'), overrides: [`teacher.path=${small}`] }),
     /teacher .*teacher300\.safetensors has a vocabulary of 300 but the tokenizer .*tok512\.bin has 512/);
 });
 

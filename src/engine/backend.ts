@@ -1,6 +1,7 @@
 // The one interface every compute backend implements: a small closed set of ops, each a
 // forward/backward pair over Float32Array views. Code outside src/engine imports only this file
-// (and tensor.ts / select.ts); it never reaches into ref/ or native/ directly.
+// (and loss-kinds.ts, select.ts, rope-tables.ts, rng.ts, profile-backend.ts); it never reaches
+// into ref/ or native/ directly (cli/doctor.ts aside, which reports on the addon itself).
 //
 // Dimension letters (defined once, as in llm.c): B batch, T time (sequence), C channels,
 // V vocabulary, NH query heads, NKV key/value heads, HS head size, N rows (B*T, flattened),

@@ -7,6 +7,7 @@ import { DEFAULT_IGNORE_INDEX, type Backend } from '../engine/backend.js';
 import { evalWindows, splitWindows, type TokenStream } from '../data/batcher.js';
 import { type Activations, type Model, forward } from '../model/index.js';
 import type { Teacher } from '../teacher/teacher.js';
+import { EvalError } from './errors.js';
 
 export interface DistillEvalResult {
   /** Mean next-token cross-entropy, nats. */
@@ -88,7 +89,7 @@ export async function evaluateStudent(be: Backend, student: Model, acts: Activat
     be.crossEntropyForward(scratch.rowLoss, scratch.rowLse, logits, targets, N, V, DEFAULT_IGNORE_INDEX);
     lossSum += sum(scratch.rowLoss, N);
     if (t) {
-      if (t.kind !== 'logits') throw new Error(`evaluateStudent: teacher ${teacher!.description} answered with ${t.kind} rows, not logits`);
+      if (t.kind !== 'logits') throw new EvalError(`evaluateStudent: teacher ${teacher!.description} answered with ${t.kind} rows, not logits`);
       // KL(teacher ‖ student) at T = 1 per row, and where their argmaxes (top-1, ties to the lower id) agree
       const kl = be.kdForwardBackward({
         dStudent: null, rowLosses: scratch.rowKl, student: logits, teacher: { kind: 'logits', logits: t.logits }, targets: null, N, V,
@@ -118,7 +119,7 @@ export async function evaluateTeacher(be: Backend, teacher: Teacher, src: EvalSo
   let lossSum = 0, count = 0;
   for (const { rows, N, inputs, targets, offsets } of batches(src, B, T, scratch, maxWindows)) {
     const t = await teacher.predict({ tokens: inputs, B: rows, T, split: src.split, offsets, V, accept: ['logits'], temperature: 1 });
-    if (t.kind !== 'logits') throw new Error(`evaluateTeacher: teacher ${teacher.description} answered with ${t.kind} rows, not logits`);
+    if (t.kind !== 'logits') throw new EvalError(`evaluateTeacher: teacher ${teacher.description} answered with ${t.kind} rows, not logits`);
     be.crossEntropyForward(scratch.rowLoss, scratch.rowLse, t.logits, targets, N, V, DEFAULT_IGNORE_INDEX);
     lossSum += sum(scratch.rowLoss, N);
     count += N;

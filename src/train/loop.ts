@@ -4,7 +4,7 @@
 // It does not parse recipes or set up files (run.ts does).
 import type { Backend } from '../engine/backend.js';
 import { RandomWindowBatcher, type TokenStream } from '../data/batcher.js';
-import { alwaysOne, resolveSchedule, scheduleValue } from '../distill/index.js';
+import { resolveSchedule, scheduleValue } from '../distill/index.js';
 import { createEvalScratch, evaluateStudent, type DistillEvalResult } from '../eval/distill-eval.js';
 import { createActivations, zeroGradsInPlace, type Model } from '../model/index.js';
 import { rss, type Monitor } from '../monitor/monitor.js';
@@ -13,6 +13,7 @@ import type { Teacher } from '../teacher/teacher.js';
 import { clipGradNormInPlace } from './grad-clip.js';
 import { learningRate } from './lr-schedule.js';
 import { AdamW } from './optimizer.js';
+import { RunError } from './errors.js';
 import { MicroStep } from './micro-step.js';
 import { loadLatestTrainState, saveTrainState, type TrainState } from './train-state.js';
 
@@ -20,8 +21,10 @@ export interface LoopInputs {
   be: Backend;
   recipe: Recipe;
   student: Model;
-  /** null: hard labels only. Also used for eval metrics when α is 1 throughout. */
+  /** Scores the student at evaluation; null: there is none. */
   teacher: Teacher | null;
+  /** Whether the loss uses the teacher (false for a baseline: run.ts isBaseline). */
+  useTeacher: boolean;
   train: TokenStream;
   val: TokenStream;
   runDir: string;
@@ -52,7 +55,7 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
   const T = tr.seqLen;
   const alphaS = resolveSchedule(recipe.loss.alpha, steps);
   const tempS = resolveSchedule(recipe.loss.temperature, steps);
-  const useTeacher = teacher !== null && !alwaysOne(alphaS);
+  const useTeacher = inp.useTeacher && teacher !== null;
   const micro = new MicroStep(be, student, useTeacher ? teacher : null, {
     divergence: recipe.loss.kd, scaleT2: recipe.loss.scaleT2,
     ignoreIndex: recipe.loss.ignoreIndex, teacher: recipe.loss.teacher,
@@ -113,7 +116,7 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
     state.step = step + 1;
     state.tokens += tr.batchSize * T;
     history.push({ step: state.step, loss, ce, kd, lr, gradNorm });
-    if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${state.step}: loss is ${loss}; lower train.lr or raise train.clip`);
+    if (!Number.isFinite(loss)) throw new RunError(`training diverged at step ${state.step}: loss is ${loss}; lower train.lr or raise train.clip`);
 
     window.tokens += tr.batchSize * T; window.loss += loss; window.ce += ce; window.kd += kd; window.n++;
     if (state.step % recipe.monitor.logEvery === 0 || state.step === steps) {

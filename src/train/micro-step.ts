@@ -11,6 +11,7 @@ import { createDistillLossScratch, distillLossForwardBackward, type DistillLossS
 import {
   backward, backwardFromHidden, createActivations, forward, forwardToHidden, grad, headParamName, param, type Activations, type Model,
 } from '../model/index.js';
+import { splitWindows } from '../data/batcher.js';
 import type { Recipe } from '../recipe/schema.js';
 import type { Teacher } from '../teacher/teacher.js';
 import { TeacherStep } from './teacher-step.js';
@@ -79,12 +80,7 @@ export class MicroStep {
   setWindows(windows: Int32Array, offsets?: Int32Array): void {
     const { B, T } = this;
     if (offsets) this.offsets.set(offsets.subarray(0, B)); else this.offsets.fill(0);
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) {
-        this.inputs[b * T + t] = windows[b * (T + 1) + t];
-        this.targets[b * T + t] = windows[b * (T + 1) + t + 1];
-      }
-    }
+    splitWindows(this.inputs, this.targets, windows, B, T);
   }
 
   /**
