@@ -135,6 +135,20 @@ LossOptionsIn readOptions(const Info& info, napi_value o, const char* op, bool f
   return r;
 }
 
+// The fields both ops share: the teacher's rows, the divergence and the scalars.
+void fillRows(LossRows& r, const TeacherIn& t, const LossOptionsIn& opt, int count) {
+  r.teacher = t.kind;
+  r.tDense = t.dense.data;
+  r.ids = t.ids.data; r.tLogProbs = t.logProbs.data; r.tail = t.tail.data; r.k = t.k; r.tailMode = t.tailMode;
+  r.divergence = opt.divergence;
+  r.divParam = opt.divParam;
+  r.temperature = static_cast<float>(opt.temperature);
+  r.lossScale = opt.scaleT2 ? static_cast<float>(opt.temperature * opt.temperature) : 1.f;
+  r.gradScale = static_cast<float>(opt.gradScale);
+  r.ignoreIndex = opt.ignoreIndex;
+  r.count = count;
+}
+
 napi_value argumentObject(const Info& info, const char* op) {
   if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(info.Env(), std::string(op) + " takes one argument object");
   return info[0];
@@ -170,24 +184,15 @@ Napi::Value HeadLossForwardBackward(const Info& info) {
   int count = 0;
   for (int i = 0; i < N; i++) count += targets.data[i] != opt.ignoreIndex;
   HeadLossArgs a{};
+  fillRows(a, t, opt, count);
   a.dHidden = dHidden.data; a.dWeight = dWeight.data; a.rowCe = rowCe.data; a.rowKd = rowKd.data;
   a.hidden = hidden.data; a.weight = weight.data; a.targets = targets.data;
   a.N = N; a.V = V; a.C = C;
-  a.teacher = t.kind;
-  a.tDense = t.dense.data; a.tHidden = t.hidden.data; a.tWeight = t.weight.data; a.tC = t.C;
+  a.tHidden = t.hidden.data; a.tWeight = t.weight.data; a.tC = t.C;
   a.tWeightBf16 = t.bf16.length > 0 ? t.bf16.data : nullptr;
-  a.ids = t.ids.data; a.tLogProbs = t.logProbs.data; a.tail = t.tail.data; a.k = t.k;
-  a.tailMode = t.tailMode;
-  a.divergence = opt.divergence;
-  a.divParam = opt.divParam;
   a.alpha = static_cast<float>(alpha);
-  a.temperature = static_cast<float>(opt.temperature);
-  a.lossScale = opt.scaleT2 ? static_cast<float>(opt.temperature * opt.temperature) : 1.f;
-  a.gradScale = static_cast<float>(opt.gradScale);
-  a.ignoreIndex = opt.ignoreIndex;
   const int defRows = V > 0 ? std::max(16, (1 << 23) / V) : 1;  // = HEAD_LOSS_CHUNK_FLOATS / V
   a.chunkRows = std::max(1, chunkRows > 0 ? static_cast<int>(std::min(chunkRows, 2147483647.0)) : defRows);
-  a.count = count;
   if (N > 0) ops().headLossForwardBackward(a);
   double ce = 0, kd = 0;
   for (int i = 0; i < N; i++) { ce += rowCe.data[i]; kd += rowKd.data[i]; }
@@ -222,18 +227,9 @@ Napi::Value KdForwardBackward(const Info& info) {
   int count = N;
   if (targets.data) for (int i = 0; i < N; i++) count -= targets.data[i] == opt.ignoreIndex;
   KdArgs a{};
+  fillRows(a, t, opt, count);
   a.dStudent = dStudent.data; a.rowLosses = rowLosses.data; a.student = student.data; a.targets = targets.data;
   a.N = N; a.V = V;
-  a.teacher = t.kind;
-  a.tDense = t.dense.data;
-  a.ids = t.ids.data; a.tLogProbs = t.logProbs.data; a.tail = t.tail.data; a.k = t.k; a.tailMode = t.tailMode;
-  a.divergence = opt.divergence;
-  a.divParam = opt.divParam;
-  a.temperature = static_cast<float>(opt.temperature);
-  a.lossScale = opt.scaleT2 ? static_cast<float>(opt.temperature * opt.temperature) : 1.f;
-  a.gradScale = static_cast<float>(opt.gradScale);
-  a.ignoreIndex = opt.ignoreIndex;
-  a.count = count;
   a.accumulate = accumulate;
   if (N > 0 && V > 0) ops().kdForwardBackward(a);
   double sum = 0;

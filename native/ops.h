@@ -49,7 +49,23 @@ inline constexpr EnumName kEnumNames[] = {
 constexpr int kMaxTeacherCode = static_cast<int>(HeadTeacher::Sparse);
 constexpr int kMaxDivergenceCode = static_cast<int>(HeadDivergence::Mse);
 constexpr int kMaxTailCode = static_cast<int>(HeadTail::Uniform);
-struct HeadLossArgs {
+// The teacher rows, divergence and scalars both loss ops take (fields by teacher form; those the
+// form does not use may be null). count = rows whose target is not ignoreIndex.
+struct LossRows {
+  HeadTeacher teacher;
+  const float* tDense;    // Logits / LogProbs: (N,V)
+  const int32_t* ids;     // Sparse: (N,k), -1 = empty slot
+  const float* tLogProbs; // Sparse: (N,k)
+  const float* tail;      // Sparse: (N)
+  int k;
+  HeadTail tailMode;
+  HeadDivergence divergence;
+  float divParam;         // beta (jsd) or lambda (skew KLs)
+  float temperature, lossScale, gradScale;
+  int ignoreIndex, count;
+};
+
+struct HeadLossArgs : LossRows {
   float* dHidden;        // (N,C) overwritten
   float* dWeight;        // (V,C) accumulated
   float* rowCe;          // (N)
@@ -58,43 +74,23 @@ struct HeadLossArgs {
   const float* weight;   // (V,C)
   const int32_t* targets;  // (N)
   int N, V, C;
-  HeadTeacher teacher;
-  const float* tDense;    // Logits / LogProbs: (N,V)
   const float* tHidden;   // Hidden: (N,tC)
   const float* tWeight;   // Hidden: (>=V, tC), rows [0,V) used
   int tC;
   const uint16_t* tWeightBf16;  // Hidden, optional: tWeight packed by packBf16 (>= V rows); logits by bf16Gemm
-  const int32_t* ids;     // Sparse: (N,k), -1 = empty slot
-  const float* tLogProbs; // Sparse: (N,k)
-  const float* tail;      // Sparse: (N)
-  int k;
-  HeadTail tailMode;
-  HeadDivergence divergence;
-  float divParam;         // beta (jsd) or lambda (skew KLs)
-  float alpha, temperature, lossScale, gradScale;
-  int ignoreIndex, chunkRows, count;
+  float alpha;
+  int chunkRows;
 };
 
 // The KD term alone over rows of logits (Backend.kdForwardBackward), arguments checked by the
-// binding (sparse rows well formed). count = rows whose target is not ignoreIndex (all N when
-// targets is null). dStudent null: forward only.
-struct KdArgs {
+// binding (sparse rows well formed); teacher Logits, LogProbs or Sparse. count is all N when
+// targets is null. dStudent null: forward only.
+struct KdArgs : LossRows {
   float* dStudent;          // (N,V) overwritten, or added to when accumulate; may be null
   float* rowLosses;         // (N)
   const float* student;     // (N,V) logits
   const int32_t* targets;   // (N), or null: no row masked
   int N, V;
-  HeadTeacher teacher;      // Logits, LogProbs or Sparse
-  const float* tDense;      // Logits / LogProbs: (N,V)
-  const int32_t* ids;       // Sparse: (N,k), -1 = empty slot
-  const float* tLogProbs;   // Sparse: (N,k)
-  const float* tail;        // Sparse: (N)
-  int k;
-  HeadTail tailMode;
-  HeadDivergence divergence;
-  float divParam;           // beta (jsd) or lambda (skew KLs)
-  float temperature, lossScale, gradScale;
-  int ignoreIndex, count;
   bool accumulate;
 };
 

@@ -18,6 +18,7 @@ import { forwardToHidden, headParamName } from '../src/model/forward.js';
 import { backwardFromHidden } from '../src/model/backward.js';
 import { ModelTeacher } from '../src/teacher/model-teacher.js';
 import { MicroStep, type MicroStepLoss } from '../src/train/micro-step.js';
+import { closeScaled as close } from './helpers/close.js';
 
 const ref = createRefBackend();
 const IGNORE = -100;
@@ -115,19 +116,6 @@ function fused(be: Backend, p: Problem, t: HeadLossTeacher, o: HeadLossOptions):
   const dHidden = new Float32Array(N * C).fill(NaN), dWeight = dWeight0(p);
   const r = be.headLossForwardBackward({ dHidden, dWeight, rowCe, rowKd, hidden: p.hidden, weight: p.weight, teacher: t, targets: p.targets, N, V, C, ...o });
   return { rowCe, rowKd, dHidden, dWeight, ...r };
-}
-
-function close(what: string, got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, scaled: boolean): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let big = 0;
-  for (let i = 0; i < want.length; i++) big = Math.max(big, Math.abs(want[i]));
-  const atol = scaled ? rtol * big : rtol;
-  for (let i = 0; i < want.length; i++) {
-    const g = got[i], w = want[i];
-    if (!(Math.abs(g - w) <= atol + rtol * Math.abs(w))) {
-      assert.fail(`${what}[${i}]: got ${g}, want ${w} (|diff| ${Math.abs(g - w)} > ${atol + rtol * Math.abs(w)})`);
-    }
-  }
 }
 
 function compare(be: Backend, p: Problem, form: TeacherForm, o: HeadLossOptions): void {

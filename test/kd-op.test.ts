@@ -12,6 +12,7 @@ import type { Backend, KdArgs, KdTeacher } from '../src/engine/backend.js';
 import { DIVERGENCES, type Divergence } from '../src/engine/loss-kinds.js';
 import { processTeacherLogitsDense, processTeacherLogitsSparse } from '../src/distill/index.js';
 import { Rng } from '../src/engine/rng.js';
+import { closeScaled as close } from './helpers/close.js';
 import { runInIsaChild } from './helpers/isa-child.js';
 
 const ref = createRefBackend();
@@ -20,16 +21,6 @@ const IGNORE = -1;
  *  (as test/head-loss.test.ts's native bounds: f32 exp/log and f32 row sums folded into f64;
  *  largest seen 2026-11 AVX-512: 4e-7 row losses, 2e-6 of the largest gradient). */
 const TOL = { loss: 1e-5, grad: 5e-5 };
-
-function close(what: string, got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, scaled: boolean): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let big = 0;
-  for (let i = 0; i < want.length; i++) big = Math.max(big, Math.abs(want[i]));
-  const atol = scaled ? rtol * big : rtol;
-  for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(got[i] - want[i]) <= atol + rtol * Math.abs(want[i]))) assert.fail(`${what}[${i}]: got ${got[i]}, want ${want[i]}`);
-  }
-}
 
 const N = 23, V = 257;
 const rng = new Rng(3);

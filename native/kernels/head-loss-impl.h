@@ -27,7 +27,7 @@ inline GrowBuffer<float>& chunkBuf() { static GrowBuffer<float> b; return b; }
 
 // Per-row constants of one call.
 struct Ctx {
-  const HeadLossArgs* a;
+  const LossRows* a;
   Term term;
   float invT, tScale, cCe, cKd, lossScale;
   bool kd;
@@ -118,6 +118,16 @@ struct SparseScratch {
   float* dk;     // per kept id: gradient correction
   int32_t* gid;  // the kept ids
 };
+
+// The sparse scratch carved from one thread's block at `base` (the mask first, zeroed, then the
+// compacted entries), for the fused op and the KD op alike.
+inline SparseScratch sparseScratchAt(float* base, int V, size_t vPad, size_t kPad) {
+  SparseScratch w;
+  w.mask = base; w.gz = base + vPad; w.glp = w.gz + kPad; w.dk = w.glp + kPad;
+  w.gid = reinterpret_cast<int32_t*>(w.dk + kPad);
+  for (int j = 0; j < V; j++) w.mask[j] = 0.f;
+  return w;
+}
 
 // One row with a sparse teacher (ids/lps of k slots, tail mass): s holds logits in, dLogits out.
 inline void sparseRow(const Ctx& c, const SparseScratch& w, float* s, const int32_t* ids, const float* lps,
@@ -277,13 +287,8 @@ void headLossForwardBackward(const HeadLossArgs& a) {
     }
     const int ntasks = (n + rowsPerTask - 1) / rowsPerTask;
     auto task = [&](int tk, int thread) {
-      SparseScratch w{};
       float* base = static_cast<float*>(threadScratch(thread));
-      if (sparse) {
-        w.mask = base; w.gz = base + vPad; w.glp = w.gz + kPad; w.dk = w.glp + kPad;
-        w.gid = reinterpret_cast<int32_t*>(w.dk + kPad);
-        for (int j = 0; j < V; j++) w.mask[j] = 0.f;
-      }
+      const SparseScratch w = sparse ? sparseScratchAt(base, V, vPad, kPad) : SparseScratch{};
       const int b = tk * rowsPerTask, e = b + rowsPerTask < n ? b + rowsPerTask : n;
       for (int r = b; r < e; r++) {
         const int gi = r0 + r, y = a.targets[gi];

@@ -36,10 +36,8 @@ void kdForwardBackward(const KdArgs& a) {
   const bool sparse = a.teacher == HeadTeacher::Sparse, mse = a.divergence == HeadDivergence::Mse;
   // The gradient of the mean over the counted rows: the fused op's KD weight with α = 0.
   const float cKd = a.count > 0 ? static_cast<float>(static_cast<double>(a.gradScale) * a.lossScale / a.temperature / a.count) : 0.f;
-  HeadLossArgs rowArgs{};  // sparseRow reads the tail mode through the context
-  rowArgs.tailMode = a.tailMode;
   Ctx c;
-  c.a = &rowArgs;
+  c.a = &a;
   c.term = makeTerm(a.divergence, a.divParam);
   c.kd = true;
   c.invT = 1.f / a.temperature;
@@ -56,12 +54,7 @@ void kdForwardBackward(const KdArgs& a) {
   pool().parallelFor(ntasks, [&](int tk, int thread) {
     float* row = static_cast<float*>(threadScratch(thread));
     float* work = row + vPad;
-    SparseScratch w{};
-    if (sparse) {
-      w.mask = work; w.gz = work + vPad; w.glp = w.gz + kPad; w.dk = w.glp + kPad;
-      w.gid = reinterpret_cast<int32_t*>(w.dk + kPad);
-      for (int j = 0; j < V; j++) w.mask[j] = 0.f;
-    }
+    const SparseScratch w = sparse ? sparseScratchAt(work, V, vPad, kPad) : SparseScratch{};
     const int b = tk * rowsPerTask, e = b + rowsPerTask < N ? b + rowsPerTask : N;
     for (int r = b; r < e; r++) {
       const int y = a.targets ? a.targets[r] : 0;
