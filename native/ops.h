@@ -22,7 +22,7 @@ struct AdamwScalars {
 // may be null. count = rows whose target is not ignoreIndex (the binding counts them).
 // The codes of these enums are those of the tables in src/engine/loss-kinds.ts (TEACHER_FORMS,
 // DIVERGENCES, TAIL_MODES): the binding receives them as numbers. kEnumNames below lists each
-// value by its table name; enumCodes() exports it and test/native-codes.test.ts compares.
+// value by its table name; enumCodes() exports it and test/loss-kinds.test.ts compares.
 enum class HeadTeacher : int { None = 0, Logits = 1, LogProbs = 2, Hidden = 3, Sparse = 4 };
 enum class HeadDivergence : int { ForwardKl = 0, ReverseKl = 1, Jsd = 2, SkewForwardKl = 3, SkewReverseKl = 4, Tvd = 5, SoftCe = 6, Mse = 7 };
 enum class HeadTail : int { Ignore = 0, Bucket = 1, Uniform = 2 };

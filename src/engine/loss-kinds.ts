@@ -1,6 +1,6 @@
 // The closed lists of the loss ops, each written once: the KD divergences, the tail modes of a
 // sparse teacher and the forms teacher rows take. The recipe schema, the TypeScript types and the
-// codes the native binding receives are derived from these tables, and test/native-codes.test.ts
+// codes the native binding receives are derived from these tables, and test/loss-kinds.test.ts
 // fails when the addon's C++ enums (native/ops.h) disagree with them. No math lives here.
 
 /** The KD divergences (per-element terms of p = p_T, q = p_S; see src/engine/ref/divergences.ts).
