@@ -35,7 +35,7 @@ for (let b = 0; b < B; b++) inputs.set(windows.subarray(b * (T + 1), b * (T + 1)
 const teacher = baseWorkload(workload) === 'ce-step' ? null
   : new ModelTeacher(be, createModel(TEACHER, initParams(TEACHER, new Rng(2))), B, T, 'random stories15M-shaped', teacherPrecision(workload));
 
-let step: () => void;
+let step: () => void | Promise<void>;
 if (baseWorkload(workload) === 'teacher-forward') {
   step = () => { teacher!.logits(inputs, B, T); };
 } else {
@@ -46,21 +46,21 @@ if (baseWorkload(workload) === 'teacher-forward') {
   }, B, T);
   micro.setWindows(windows);
   const opt = new AdamW(student.layout, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
-  step = () => {
+  step = async () => {
     zeroGradsInPlace(student);
-    const r = micro.run(teacher ? ALPHA : 1, TEMPERATURE, 1);
+    const r = await micro.run(teacher ? ALPHA : 1, TEMPERATURE, 1);
     if (!Number.isFinite(r.loss)) throw new Error(`${workload}: loss is ${r.loss}`);
     clipGradNormInPlace(student.grads, CLIP);
     opt.stepInPlace(be, student.params, student.grads, LR);
   };
 }
 
-for (let i = 0; i < warmup; i++) step();
+for (let i = 0; i < warmup; i++) await step();
 prof?.resetProfile();
 const times: number[] = [];
 for (let i = 0; i < steps; i++) {
   const t0 = performance.now();
-  step();
+  await step();
   times.push((performance.now() - t0) / 1000);
 }
 times.sort((a, b) => a - b);

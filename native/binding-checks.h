@@ -35,6 +35,14 @@ inline int signedIntArg(const Info& info, size_t i, const char* name) {
   return static_cast<int>(d);
 }
 
+// An integer field that may be negative (ignoreIndex).
+inline int signedIntField(const Info& info, napi_value obj, const char* name) {
+  double d = numField(info.Env(), obj, name);
+  if (d != std::floor(d) || d < -2147483648.0 || d > 2147483647.0)
+    rangeError(info, std::string("argument '") + name + "' must be a 32-bit integer, got " + std::to_string(d));
+  return static_cast<int>(d);
+}
+
 // Every ids[i] (i < n) must lie in [0, limit), except those equal to `skip` when allowSkip.
 inline void checkIds(const Info& info, const char* op, const char* arg, const int32_t* ids, size_t n, int limit,
               const char* limitName, bool allowSkip = false, int skip = 0) {

@@ -5,6 +5,7 @@
 #include "bf16.h"
 #include "cpu.h"
 #include "gemm.h"
+#include "ops.h"
 #include "napi-args.h"
 #include "threadpool.h"
 
@@ -37,6 +38,18 @@ static void SetThreads(const Napi::CallbackInfo& info) {
 
 static void Noop(const Napi::CallbackInfo& info) { (void)f32Arg(info, 0, "a"); }
 
+// enumCodes() -> { teacherForms: {name: code}, divergences: {...}, tailModes: {...} }: the codes
+// the loss ops take (ops.h kEnumNames), for the test that holds them to src/engine/loss-kinds.ts.
+static Napi::Value EnumCodes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  for (const EnumName& e : kEnumNames) {
+    if (!o.Has(e.list)) o.Set(e.list, Napi::Object::New(env));
+    o.Get(e.list).As<Napi::Object>().Set(e.name, e.code);
+  }
+  return o;
+}
+
 // gemm(c, a, b, M, N, K, transA, transB, alpha, beta)
 static void Gemm(const Napi::CallbackInfo& info) {
   F32Arg c = f32Arg(info, 0, "c"), a = f32Arg(info, 1, "a"), b = f32Arg(info, 2, "b");
@@ -59,6 +72,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("noop", Napi::Function::New(env, Noop, "noop"));
+  exports.Set("enumCodes", Napi::Function::New(env, EnumCodes, "enumCodes"));
   exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
   registerOps(env, exports);
   registerBf16(env, exports);

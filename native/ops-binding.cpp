@@ -330,7 +330,7 @@ Napi::Value ScratchInfo(const Info& info) {
 
 }  // namespace
 
-void registerHeadLoss(Napi::Env env, Napi::Object exports);  // head-loss-binding.cpp
+void registerLosses(Napi::Env env, Napi::Object exports);  // loss-binding.cpp
 
 void registerOps(Napi::Env env, Napi::Object exports) {
   auto add = [&](const char* name, void (*fn)(const Info&)) { exports.Set(name, Napi::Function::New(env, fn, name)); };
@@ -355,7 +355,7 @@ void registerOps(Napi::Env env, Napi::Object exports) {
   add("adamwStep", AdamwStep);
   add("topkForward", TopkForward);
   add("topkBackward", TopkBackward);
-  registerHeadLoss(env, exports);
+  registerLosses(env, exports);
   exports.Set("scratchInfo", Napi::Function::New(env, ScratchInfo, "scratchInfo"));
 }
 

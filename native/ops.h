@@ -20,10 +20,52 @@ struct AdamwScalars {
 // The fused output head + loss (Backend.headLossForwardBackward), arguments checked by the binding
 // (targets in range or ignored; sparse rows well formed). Pointers not used by the teacher kind
 // may be null. count = rows whose target is not ignoreIndex (the binding counts them).
+// The codes of these enums are those of the tables in src/engine/loss-kinds.ts (TEACHER_FORMS,
+// DIVERGENCES, TAIL_MODES): the binding receives them as numbers. kEnumNames below lists each
+// value by its table name; enumCodes() exports it and test/loss-kinds.test.ts compares.
 enum class HeadTeacher : int { None = 0, Logits = 1, LogProbs = 2, Hidden = 3, Sparse = 4 };
-enum class HeadDivergence : int { ForwardKl = 0, ReverseKl = 1, Jsd = 2, SkewForwardKl = 3, SkewReverseKl = 4, Tvd = 5, SoftCe = 6 };
+enum class HeadDivergence : int { ForwardKl = 0, ReverseKl = 1, Jsd = 2, SkewForwardKl = 3, SkewReverseKl = 4, Tvd = 5, SoftCe = 6, Mse = 7 };
 enum class HeadTail : int { Ignore = 0, Bucket = 1, Uniform = 2 };
-struct HeadLossArgs {
+struct EnumName { const char* list; const char* name; int code; };
+inline constexpr EnumName kEnumNames[] = {
+    {"teacherForms", "none", static_cast<int>(HeadTeacher::None)},
+    {"teacherForms", "logits", static_cast<int>(HeadTeacher::Logits)},
+    {"teacherForms", "logprobs", static_cast<int>(HeadTeacher::LogProbs)},
+    {"teacherForms", "hidden", static_cast<int>(HeadTeacher::Hidden)},
+    {"teacherForms", "sparse", static_cast<int>(HeadTeacher::Sparse)},
+    {"divergences", "forward-kl", static_cast<int>(HeadDivergence::ForwardKl)},
+    {"divergences", "reverse-kl", static_cast<int>(HeadDivergence::ReverseKl)},
+    {"divergences", "jsd", static_cast<int>(HeadDivergence::Jsd)},
+    {"divergences", "skew-forward-kl", static_cast<int>(HeadDivergence::SkewForwardKl)},
+    {"divergences", "skew-reverse-kl", static_cast<int>(HeadDivergence::SkewReverseKl)},
+    {"divergences", "tvd", static_cast<int>(HeadDivergence::Tvd)},
+    {"divergences", "soft-ce", static_cast<int>(HeadDivergence::SoftCe)},
+    {"divergences", "mse", static_cast<int>(HeadDivergence::Mse)},
+    {"tailModes", "ignore", static_cast<int>(HeadTail::Ignore)},
+    {"tailModes", "bucket", static_cast<int>(HeadTail::Bucket)},
+    {"tailModes", "uniform", static_cast<int>(HeadTail::Uniform)},
+};
+// The largest code of each enum (the binding refuses larger ones).
+constexpr int kMaxTeacherCode = static_cast<int>(HeadTeacher::Sparse);
+constexpr int kMaxDivergenceCode = static_cast<int>(HeadDivergence::Mse);
+constexpr int kMaxTailCode = static_cast<int>(HeadTail::Uniform);
+// The teacher rows, divergence and scalars both loss ops take (fields by teacher form; those the
+// form does not use may be null). count = rows whose target is not ignoreIndex.
+struct LossRows {
+  HeadTeacher teacher;
+  const float* tDense;    // Logits / LogProbs: (N,V)
+  const int32_t* ids;     // Sparse: (N,k), -1 = empty slot
+  const float* tLogProbs; // Sparse: (N,k)
+  const float* tail;      // Sparse: (N)
+  int k;
+  HeadTail tailMode;
+  HeadDivergence divergence;
+  float divParam;         // beta (jsd) or lambda (skew KLs)
+  float temperature, lossScale, gradScale;
+  int ignoreIndex, count;
+};
+
+struct HeadLossArgs : LossRows {
   float* dHidden;        // (N,C) overwritten
   float* dWeight;        // (V,C) accumulated
   float* rowCe;          // (N)
@@ -32,21 +74,24 @@ struct HeadLossArgs {
   const float* weight;   // (V,C)
   const int32_t* targets;  // (N)
   int N, V, C;
-  HeadTeacher teacher;
-  const float* tDense;    // Logits / LogProbs: (N,V)
   const float* tHidden;   // Hidden: (N,tC)
   const float* tWeight;   // Hidden: (>=V, tC), rows [0,V) used
   int tC;
   const uint16_t* tWeightBf16;  // Hidden, optional: tWeight packed by packBf16 (>= V rows); logits by bf16Gemm
-  const int32_t* ids;     // Sparse: (N,k), -1 = empty slot
-  const float* tLogProbs; // Sparse: (N,k)
-  const float* tail;      // Sparse: (N)
-  int k;
-  HeadTail tailMode;
-  HeadDivergence divergence;
-  float divParam;         // beta (jsd) or lambda (skew KLs)
-  float alpha, temperature, lossScale, gradScale;
-  int ignoreIndex, chunkRows, count;
+  float alpha;
+  int chunkRows;
+};
+
+// The KD term alone over rows of logits (Backend.kdForwardBackward), arguments checked by the
+// binding (sparse rows well formed); teacher Logits, LogProbs or Sparse. count is all N when
+// targets is null. dStudent null: forward only.
+struct KdArgs : LossRows {
+  float* dStudent;          // (N,V) overwritten, or added to when accumulate; may be null
+  float* rowLosses;         // (N)
+  const float* student;     // (N,V) logits
+  const int32_t* targets;   // (N), or null: no row masked
+  int N, V;
+  bool accumulate;
 };
 
 // Shapes as in src/engine/backend.ts. Ids/targets/indices are already range-checked.
@@ -84,6 +129,7 @@ struct OpsTable {
   void (*topkForward)(float* values, int32_t* indices, const float* inp, int N, int V, int k);
   void (*topkBackward)(float* dInp, const float* dValues, const int32_t* indices, int N, int V, int k);
   void (*headLossForwardBackward)(const HeadLossArgs& a);
+  void (*kdForwardBackward)(const KdArgs& a);
 };
 
 const OpsTable& ops();  // the table for activeIsa()

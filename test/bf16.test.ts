@@ -12,7 +12,7 @@ import { availableBackends, selectBackend } from '../src/engine/select.js';
 import { createRefBackend } from '../src/engine/ref/index.js';
 import { loadNativeAddon } from '../src/engine/native/index.js';
 import { fromBf16 } from '../src/engine/ref/bf16.js';
-import { EngineError, type Backend, type HeadLossOptions } from '../src/engine/backend.js';
+import { EngineError, type HeadLossOptions, type HeadLossTeacher } from '../src/engine/backend.js';
 import { Rng } from '../src/engine/rng.js';
 import {
   createActivations, createModel, initParams, ModelError, withBf16Weights, type ModelConfig,
@@ -81,9 +81,9 @@ for (const b of backends) {
     const tLogits = new Float32Array(N * V);
     b.gemmBf16(tLogits, tHidden, packed, N, V, 0);
     const o: HeadLossOptions = { alpha: 0.3, divergence: { kind: 'forward-kl' }, temperature: 2, scaleT2: true, ignoreIndex: -100, gradScale: 1, chunkRows: 16 };
-    const run = (teacher: Parameters<Backend['headLossForwardBackward']>[6]) => {
+    const run = (teacher: HeadLossTeacher) => {
       const dH = new Float32Array(N * C), dW = new Float32Array(V * C), ce = new Float32Array(N), kd = new Float32Array(N);
-      const r = b.headLossForwardBackward(dH, dW, ce, kd, hidden, weight, teacher, targets, N, V, C, o);
+      const r = b.headLossForwardBackward({ dHidden: dH, dWeight: dW, rowCe: ce, rowKd: kd, hidden, weight, teacher, targets, N, V, C, ...o });
       return { r, dH, dW, kd };
     };
     const viaHead = run({ kind: 'hidden', hidden: tHidden, weight: tWeight, C: Ct, weightBf16: packed });

@@ -1,4 +1,5 @@
-// Parity tests of src/distill against PyTorch: every KD divergence and hard CE (dense, T ∈ {1,2},
+// Parity tests of the loss math against PyTorch: every KD divergence of the reference KD kernels
+// (src/engine/ref, the spec) and hard CE through src/distill's α mix (dense, T ∈ {1,2},
 // V ∈ {5,257,1000}), sparse top-k teachers in each tail mode, the α mix, all-masked batches,
 // teacher logit processing, chunked-vs-plain walks, schedules and argument errors.
 // Expected values: test/fixtures/distill/*.json/.bin from `/usr/bin/python3 scripts/gen-distill-fixtures.py`.
@@ -6,9 +7,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertClose, loadFixture, type FixtureCase, type Tolerance } from './helpers/fixtures.js';
 import {
-  DistillError, distillLossForwardBackward, hardCeForwardBackward, kdDenseForwardBackward, kdSparseForwardBackward,
-  processTeacherLogitsDense, processTeacherLogitsSparse, scheduleValue, type KdDivergence, type TailMode,
+  DistillError, distillLossForwardBackward, processTeacherLogitsDense, processTeacherLogitsSparse, scheduleValue,
 } from '../src/distill/index.js';
+import type { Divergence as KdDivergence, TailMode } from '../src/engine/loss-kinds.js';
+import { createRefBackend } from '../src/engine/ref/index.js';
+import { kdDenseForwardBackward } from '../src/engine/ref/kd-dense.js';
+import { kdSparseForwardBackward } from '../src/engine/ref/kd-sparse.js';
+
+const ref = createRefBackend();
+/** The masked rows' target in the fixtures (scripts/gen-distill-fixtures.py: PyTorch's -100). */
+const IGNORE = -100;
+/** Hard CE alone: the α mix at α = 1 with no teacher. */
+function hardCe(grad: Float32Array | null, rows: Float32Array, student: Float32Array, targets: Int32Array, N: number, V: number): { loss: number } {
+  return distillLossForwardBackward(ref, grad, rows, new Float32Array(N), student, { kind: 'none' }, targets, N, V,
+    { alpha: 1, divergence: { kind: 'forward-kl' }, ignoreIndex: IGNORE });
+}
 
 // Tolerances. Both sides compute in float64 from the same float32 inputs; what remains is the
 // float32 rounding of the stored outputs and exp/log ulps. Measured worst (all 368 cases):
@@ -54,23 +67,23 @@ function runDense(c: FixtureCase, chunk: number): { loss: number; rows: Float32A
   const inp = byName(losses.cases, 'inputs-' + (c.params.inputs as string));
   const N = inp.params.N as number, V = inp.params.V as number;
   const student = inp.f32('student');
-  const targets = c.params.masked ? new Int32Array(N).fill(-100) : inp.i32('targets');
+  const targets = c.params.masked ? new Int32Array(N).fill(IGNORE) : inp.i32('targets');
   const rows = new Float32Array(N), grad = new Float32Array(N * V).fill(Number.NaN); // NaN: every entry must be written
   const kind = c.params.kind as string;
   const T = c.params.T as number, scaleT2 = c.params.scaleT2 as boolean;
   let loss: number;
   if (kind === 'ce') {
-    loss = hardCeForwardBackward(grad, rows, student, targets, N, V, { chunk }).loss;
+    loss = hardCe(grad, rows, student, targets, N, V).loss; // the CE op walks V in its own chunks
   } else if (kind === 'mix') {
     const rowCe = new Float32Array(N);
-    loss = distillLossForwardBackward(grad, rowCe, rows, student, { kind: 'logits', logits: inp.f32('teacher') }, targets, N, V,
-      { alpha: c.params.alpha as number, divergence: { kind: 'forward-kl' }, temperature: T, scaleT2, chunk }).loss;
+    loss = distillLossForwardBackward(ref, grad, rowCe, rows, student, { kind: 'logits', logits: inp.f32('teacher') }, targets, N, V,
+      { alpha: c.params.alpha as number, divergence: { kind: 'forward-kl' }, temperature: T, scaleT2, ignoreIndex: IGNORE, chunk }).loss;
   } else if (c.params.teacherKind === 'logprobs') {
     const lp = byName(losses.cases, 'inputs-logprobs-V257').f32('teacher');
-    loss = kdDenseForwardBackward(grad, rows, student, lp, 'logprobs', targets, N, V, { divergence: divergenceOf(c), temperature: T, scaleT2, chunk }).loss;
+    loss = kdDenseForwardBackward(grad, rows, student, lp, 'logprobs', targets, N, V, { divergence: divergenceOf(c), temperature: T, scaleT2, ignoreIndex: IGNORE, chunk }).loss;
   } else {
     loss = kdDenseForwardBackward(grad, rows, student, inp.f32('teacher'), 'logits', targets, N, V,
-      { divergence: divergenceOf(c), temperature: T, scaleT2, chunk }).loss;
+      { divergence: divergenceOf(c), temperature: T, scaleT2, ignoreIndex: IGNORE, chunk }).loss;
   }
   return { loss, rows, grad };
 }
@@ -141,7 +154,7 @@ test('online chunked KL equals a plain full-softmax KL per row', () => {
   for (const reverse of [false, true]) {
     const rows = new Float32Array(N);
     kdDenseForwardBackward(null, rows, student, teacher, 'logits', null, N, V,
-      { divergence: { kind: reverse ? 'reverse-kl' : 'forward-kl' }, temperature: 2, scaleT2: false, chunk: 33 });
+      { divergence: { kind: reverse ? 'reverse-kl' : 'forward-kl' }, temperature: 2, scaleT2: false, ignoreIndex: IGNORE, chunk: 33 });
     assertClose(rows, plainKl(student, teacher, N, V, 2, reverse), { atol: 1e-6, rtol: 1e-5 }, `plain ${reverse ? 'reverse' : 'forward'} KL`);
   }
 });
@@ -156,10 +169,10 @@ function runSparse(c: FixtureCase, chunk: number): { loss: number; rows: Float32
   let loss: number;
   if (c.params.kind === 'mix') {
     const rowCe = new Float32Array(N);
-    loss = distillLossForwardBackward(grad, rowCe, rows, student, { kind: 'sparse', ...teacher }, targets, N, V,
-      { alpha: c.params.alpha as number, divergence: { kind: 'jsd', beta: c.params.beta as number }, temperature: T, chunk }).loss;
+    loss = distillLossForwardBackward(ref, grad, rowCe, rows, student, { kind: 'sparse', ...teacher }, targets, N, V,
+      { alpha: c.params.alpha as number, divergence: { kind: 'jsd', beta: c.params.beta as number }, temperature: T, ignoreIndex: IGNORE, chunk }).loss;
   } else {
-    loss = kdSparseForwardBackward(grad, rows, student, teacher, targets, N, V, { divergence: divergenceOf(c), temperature: T, chunk }).loss;
+    loss = kdSparseForwardBackward(grad, rows, student, teacher, targets, N, V, { divergence: divergenceOf(c), temperature: T, ignoreIndex: IGNORE, chunk }).loss;
   }
   return { loss, rows, grad };
 }
@@ -185,7 +198,7 @@ test('sparse: chunked walk equals the single-chunk walk', () => {
 test('JSD endpoints are exact forward/reverse KL, not the degenerate limit', () => {
   const inp = byName(losses.cases, 'inputs-V257');
   const N = 6, V = 257, s = inp.f32('student'), t = inp.f32('teacher'), y = inp.i32('targets');
-  const run = (divergence: KdDivergence): number => kdDenseForwardBackward(null, new Float32Array(N), s, t, 'logits', y, N, V, { divergence }).loss;
+  const run = (divergence: KdDivergence): number => kdDenseForwardBackward(null, new Float32Array(N), s, t, 'logits', y, N, V, { divergence, ignoreIndex: IGNORE }).loss;
   assert.equal(run({ kind: 'jsd', beta: 0 }), run({ kind: 'forward-kl' }));
   assert.equal(run({ kind: 'jsd', beta: 1 }), run({ kind: 'reverse-kl' }));
   assert.ok(run({ kind: 'jsd', beta: 1e-9 }) < 1e-6, 'β → 0 without the special case tends to 0');
@@ -237,17 +250,17 @@ test('schedules: constant, linear, warmup-stable-decay (hand-computed values)', 
   assert.throws(() => scheduleValue(lin, -1), DistillError);
 });
 
-test('arguments that cannot be right throw DistillError naming the field', () => {
+test('arguments that cannot be right throw a typed error naming the field', () => {
   const s = new Float32Array(10), rows = new Float32Array(2), g = new Float32Array(10);
   const sp = (ids: number[], lp: number[], tail: number[], tailMode: TailMode = 'bucket') =>
     ({ ids: Int32Array.from(ids), logProbs: Float32Array.from(lp), tail: Float32Array.from(tail), k: 1, tailMode });
-  assert.throws(() => kdSparseForwardBackward(g, rows, s, sp([7, 0], [0, 0], [0, 0]), null, 2, 5, { divergence: { kind: 'forward-kl' } }), /teacher.ids\[0,0\] = 7/);
-  assert.throws(() => kdSparseForwardBackward(g, rows, s, sp([1, 0], [-1, 0], [0, 0]), null, 2, 5, { divergence: { kind: 'forward-kl' } }), /not 1/);
-  assert.throws(() => kdSparseForwardBackward(g, rows, s, sp([1, 0], [0, 0], [0, 0]), null, 2, 5, { divergence: { kind: 'mse' } }), /dense teacher logits only/);
-  assert.throws(() => kdDenseForwardBackward(g, rows, s, s, 'logits', null, 2, 5, { divergence: { kind: 'jsd', beta: 1.5 } }), /divergence.beta/);
-  assert.throws(() => kdDenseForwardBackward(g, rows, s, s, 'logits', null, 2, 5, { divergence: { kind: 'tvd' }, temperature: 0 }), /temperature/);
-  assert.throws(() => hardCeForwardBackward(g, rows, s, Int32Array.from([5, 0]), 2, 5), /targets\[0\] = 5/);
-  assert.throws(() => kdDenseForwardBackward(g, rows, s, s.subarray(0, 9), 'logits', null, 2, 5, { divergence: { kind: 'tvd' } }), /'teacher' has 9/);
+  assert.throws(() => kdSparseForwardBackward(g, rows, s, sp([7, 0], [0, 0], [0, 0]), null, 2, 5, { divergence: { kind: 'forward-kl' }, ignoreIndex: IGNORE }), /teacher.ids\[0,0\] = 7/);
+  assert.throws(() => kdSparseForwardBackward(g, rows, s, sp([1, 0], [-1, 0], [0, 0]), null, 2, 5, { divergence: { kind: 'forward-kl' }, ignoreIndex: IGNORE }), /not 1/);
+  assert.throws(() => kdSparseForwardBackward(g, rows, s, sp([1, 0], [0, 0], [0, 0]), null, 2, 5, { divergence: { kind: 'mse' }, ignoreIndex: IGNORE }), /dense teacher logits only/);
+  assert.throws(() => kdDenseForwardBackward(g, rows, s, s, 'logits', null, 2, 5, { divergence: { kind: 'jsd', beta: 1.5 }, ignoreIndex: IGNORE }), /divergence.beta/);
+  assert.throws(() => kdDenseForwardBackward(g, rows, s, s, 'logits', null, 2, 5, { divergence: { kind: 'tvd' }, ignoreIndex: IGNORE, temperature: 0 }), /temperature/);
+  assert.throws(() => hardCe(g, rows, s, Int32Array.from([5, 0]), 2, 5), /targets\[0\] = 5/);
+  assert.throws(() => kdDenseForwardBackward(g, rows, s, s.subarray(0, 9), 'logits', null, 2, 5, { divergence: { kind: 'tvd' }, ignoreIndex: IGNORE }), /'teacher' has 9/);
   assert.throws(() => processTeacherLogitsDense(new Float32Array(10), s, 2, 5, { topP: 0.5 }), /use processTeacherLogitsSparse/);
 });
 
@@ -265,7 +278,7 @@ test('sparse all-masked batch: loss 0, gradient 0, no NaN, in every tail mode', 
   for (const tailMode of ['ignore', 'bucket', 'uniform'] as const) {
     const grad = new Float32Array(N * V).fill(Number.NaN), rows = new Float32Array(N).fill(Number.NaN);
     const r = kdSparseForwardBackward(grad, rows, inp.f32('student'), { ids: inp.i32('ids'), logProbs: inp.f32('logProbs'), tail: inp.f32('tail'), k, tailMode },
-      new Int32Array(N).fill(-100), N, V, { divergence: { kind: 'jsd', beta: 0.5 }, temperature: 2 });
+      new Int32Array(N).fill(IGNORE), N, V, { divergence: { kind: 'jsd', beta: 0.5 }, temperature: 2, ignoreIndex: IGNORE });
     assert.deepEqual(r, { loss: 0, count: 0 });
     for (const v of grad) assert.equal(v, 0);
     for (const v of rows) assert.equal(v, 0);

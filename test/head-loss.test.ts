@@ -1,6 +1,7 @@
 // The fused output head + loss (Backend.headLossForwardBackward) against the unfused reference
-// composed by hand — ref GEMM for the logits, src/distill's distillLossForwardBackward over the
-// whole (N,V), ref GEMMs for dHidden and dWeight — on every available backend: every divergence,
+// composed by hand — ref GEMM for the logits, src/distill's distillLossForwardBackward (the ref
+// backend's CE and KD ops) over the whole (N,V), ref GEMMs for dHidden and dWeight — on every
+// available backend: every divergence,
 // T != 1, α in {0, 0.5, 1}, dense / log-prob / hidden (padded head) / sparse (3 tail modes)
 // teachers, odd V, N not a multiple of the chunk, ignored rows, the all-masked case, and errors.
 import { test } from 'node:test';
@@ -10,13 +11,14 @@ import assert from 'node:assert/strict';
 import { availableBackends, selectBackend } from '../src/engine/select.js';
 import { createRefBackend } from '../src/engine/ref/index.js';
 import type { Backend, HeadLossDivergence, HeadLossOptions, HeadLossTeacher } from '../src/engine/backend.js';
-import { distillLossForwardBackward, hardCeForwardBackward, processTeacherLogitsDense, processTeacherLogitsSparse, type TeacherRows } from '../src/distill/index.js';
+import { distillLossForwardBackward, processTeacherLogitsDense, processTeacherLogitsSparse, type TeacherRows } from '../src/distill/index.js';
 import { Rng } from '../src/engine/rng.js';
 import { createActivations, createModel, grad, initParams, lossAndGrad, param, type ModelConfig } from '../src/model/index.js';
 import { forwardToHidden, headParamName } from '../src/model/forward.js';
 import { backwardFromHidden } from '../src/model/backward.js';
 import { ModelTeacher } from '../src/teacher/model-teacher.js';
 import { MicroStep, type MicroStepLoss } from '../src/train/micro-step.js';
+import { closeScaled as close } from './helpers/close.js';
 
 const ref = createRefBackend();
 const IGNORE = -100;
@@ -99,14 +101,8 @@ function unfused(p: Problem, rows: TeacherRows | null, o: HeadLossOptions): Out 
   const logits = new Float32Array(N * V), dLog = new Float32Array(N * V);
   ref.gemm(logits, p.hidden, p.weight, N, V, C, false, true, 1, 0);
   const rowCe = new Float32Array(N), rowKd = new Float32Array(N);
-  let r: { loss: number; ce: number; kd: number; count: number };
-  if (rows) {
-    r = distillLossForwardBackward(dLog, rowCe, rowKd, logits, rows, p.targets, N, V,
-      { alpha: o.alpha, divergence: o.divergence, temperature: o.temperature, scaleT2: o.scaleT2, ignoreIndex: o.ignoreIndex });
-  } else {
-    const c = hardCeForwardBackward(dLog, rowCe, logits, p.targets, N, V, { ignoreIndex: o.ignoreIndex, gradScale: o.alpha });
-    r = { loss: o.alpha * c.loss, ce: c.loss, kd: 0, count: c.count };
-  }
+  const r = distillLossForwardBackward(ref, dLog, rowCe, rowKd, logits, rows ?? { kind: 'none' }, p.targets, N, V,
+    { alpha: o.alpha, divergence: o.divergence, temperature: o.temperature, scaleT2: o.scaleT2, ignoreIndex: o.ignoreIndex });
   for (let i = 0; i < dLog.length; i++) dLog[i] *= o.gradScale;
   const dHidden = new Float32Array(N * C), dWeight = dWeight0(p);
   ref.gemm(dHidden, dLog, p.weight, N, C, V, false, false, 1, 0);
@@ -118,21 +114,8 @@ function fused(be: Backend, p: Problem, t: HeadLossTeacher, o: HeadLossOptions):
   const { N, V, C } = p;
   const rowCe = new Float32Array(N).fill(NaN), rowKd = new Float32Array(N).fill(NaN);
   const dHidden = new Float32Array(N * C).fill(NaN), dWeight = dWeight0(p);
-  const r = be.headLossForwardBackward(dHidden, dWeight, rowCe, rowKd, p.hidden, p.weight, t, p.targets, N, V, C, o);
+  const r = be.headLossForwardBackward({ dHidden, dWeight, rowCe, rowKd, hidden: p.hidden, weight: p.weight, teacher: t, targets: p.targets, N, V, C, ...o });
   return { rowCe, rowKd, dHidden, dWeight, ...r };
-}
-
-function close(what: string, got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, scaled: boolean): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let big = 0;
-  for (let i = 0; i < want.length; i++) big = Math.max(big, Math.abs(want[i]));
-  const atol = scaled ? rtol * big : rtol;
-  for (let i = 0; i < want.length; i++) {
-    const g = got[i], w = want[i];
-    if (!(Math.abs(g - w) <= atol + rtol * Math.abs(w))) {
-      assert.fail(`${what}[${i}]: got ${g}, want ${w} (|diff| ${Math.abs(g - w)} > ${atol + rtol * Math.abs(w)})`);
-    }
-  }
 }
 
 function compare(be: Backend, p: Problem, form: TeacherForm, o: HeadLossOptions): void {
@@ -202,15 +185,14 @@ for (const be of backends) {
     const p = problem(4, 5, 257, []);
     const o = opts();
     const bad = new Int32Array(p.targets); bad[2] = 257;
-    assert.throws(() => be.headLossForwardBackward(new Float32Array(5 * 24), dWeight0(p), new Float32Array(5), new Float32Array(5),
-      p.hidden, p.weight, { kind: 'none' }, bad, 5, 257, 24, o), /targets\[2\] = 257/);
+    const call = (teacher: HeadLossTeacher, targets: Int32Array) => be.headLossForwardBackward({ dHidden: new Float32Array(5 * 24),
+      dWeight: dWeight0(p), rowCe: new Float32Array(5), rowKd: new Float32Array(5), hidden: p.hidden, weight: p.weight, teacher, targets, N: 5, V: 257, C: 24, ...o });
+    assert.throws(() => call({ kind: 'none' }, bad), /targets\[2\] = 257/);
     const t = teacherOf(p, 'sparse-bucket', 2).fused as Extract<HeadLossTeacher, { kind: 'sparse' }>;
     const ids = new Int32Array(t.ids); ids[1] = ids[0];
-    assert.throws(() => be.headLossForwardBackward(new Float32Array(5 * 24), dWeight0(p), new Float32Array(5), new Float32Array(5),
-      p.hidden, p.weight, { ...t, ids }, p.targets, 5, 257, 24, o), /repeats id/);
+    assert.throws(() => call({ ...t, ids }, p.targets), /repeats id/);
     const tail = new Float32Array(t.tail); tail[3] += 0.1;
-    assert.throws(() => be.headLossForwardBackward(new Float32Array(5 * 24), dWeight0(p), new Float32Array(5), new Float32Array(5),
-      p.hidden, p.weight, { ...t, tail }, p.targets, 5, 257, 24, o), /not 1/);
+    assert.throws(() => call({ ...t, tail }, p.targets), /not 1/);
   });
 }
 
@@ -231,8 +213,8 @@ for (const be of backends) {
       assert.equal(acts.logits.length, 0);
       const hf = forwardToHidden(be, b, acts, inputs, B, T);
       const dh = acts.dh.subarray(0, N * 16), name = headParamName(config);
-      const got = be.headLossForwardBackward(dh, grad(b, name), new Float32Array(N), new Float32Array(N), hf, param(b, name),
-        { kind: 'none' }, targets, N, 67, 16, opts({ alpha: 1, gradScale: 1, chunkRows: 5 }));
+      const got = be.headLossForwardBackward({ dHidden: dh, dWeight: grad(b, name), rowCe: new Float32Array(N), rowKd: new Float32Array(N),
+        hidden: hf, weight: param(b, name), teacher: { kind: 'none' }, targets, N, V: 67, C: 16, ...opts({ alpha: 1, gradScale: 1, chunkRows: 5 }) });
       backwardFromHidden(be, b, acts, dh);
       assert.equal(got.count, want.count);
       close('loss', [got.loss], [want.loss], 1e-5, false);
@@ -246,7 +228,7 @@ for (const be of backends) {
 // padded head (vocab 70 > the student's 67), raw (-> 'hidden' teacher), smoothed (-> log-probs)
 // and top-k (-> sparse) processing, and 'mse' (not fused: both paths are the unfused one).
 for (const be of backends) {
-  test(`${be.name} MicroStep fused = unfused: same losses and student gradients`, () => {
+  test(`${be.name} MicroStep fused = unfused: same losses and student gradients`, async () => {
     const base = { family: 'llama', nLayers: 1, nHeads: 2, nKvHeads: 1, maxSeqLen: 16, normEps: 1e-5, ropeTheta: 10000,
       ropeMode: 'interleaved', tiedEmbeddings: true, qkvBias: false } as const;
     const sc: ModelConfig = { ...base, dim: 16, hiddenDim: 32, vocabSize: 67 };
@@ -263,14 +245,14 @@ for (const be of backends) {
       ['mse', { divergence: { kind: 'mse' }, scaleT2: true, ignoreIndex: -1, teacher: { labelSmoothing: 0, topP: 1, tail: 'bucket' } }],
     ];
     for (const [what, loss] of procs) {
-      const run = (fusedHead: boolean) => {
+      const run = async (fusedHead: boolean) => {
         const student = createModel(sc, new Float32Array(sp));
         const ms = new MicroStep(be, student, teacher, loss, B, T, { fusedHead });
         ms.setWindows(windows);
-        const r = ms.run(0.3, 2, 0.5);
+        const r = await ms.run(0.3, 2, 0.5);
         return { r, grads: student.grads };
       };
-      const want = run(false), got = run(true);
+      const want = await run(false), got = await run(true);
       close(`${what} loss/ce/kd`, [got.r.loss, got.r.ce, got.r.kd], [want.r.loss, want.r.ce, want.r.kd], 1e-5, false);
       close(`${what} grads`, got.grads, want.grads, be.name === 'ref' ? 1e-5 : 1e-4, true);
     }

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readTfEvents } from '../src/io/tfevents.js';
-import { runRecipe } from '../src/train/run.js';
+import { runRecipeFile } from './helpers/run-recipe.js';
 import type { Backend } from '../src/engine/backend.js';
 import { formatProfileTable, opGroup, profileBackend, profileScalars, type ProfileReport } from '../src/engine/profile-backend.js';
 import { Rng } from '../src/engine/rng.js';
@@ -36,7 +36,7 @@ function run(be: Backend): { loss: number; grads: Float32Array } {
 }
 
 describe('profileBackend', () => {
-  test('op names fall into the documented groups', () => {
+  test('op names fall into the documented groups', async () => {
     const expect: Record<string, string> = {
       gemm: 'gemm', attentionBackward: 'attention', rmsnormForward: 'norms', layernormBackward: 'norms',
       swigluBackward: 'activations', geluForward: 'activations', ropeForward: 'rope', embeddingBackward: 'embedding',
@@ -46,7 +46,7 @@ describe('profileBackend', () => {
   });
 
   for (const inner of availableBackends()) {
-    test(`${inner.name}: identical results, counted calls, timed groups`, () => {
+    test(`${inner.name}: identical results, counted calls, timed groups`, async () => {
       const plain = run(inner);
       const prof = profileBackend(inner);
       assert.equal(prof.name, inner.name);
@@ -113,9 +113,9 @@ eval: {every: 0, maxWindows: 2, samples: {prompts: [], maxTokens: 1}}
 monitor: {logEvery: 1, progress: false}
 `);
 
-  test('same losses as without --profile; profile.json and profile/* scalars written', () => {
-    const plain = runRecipe({ recipePath: recipe, overrides: ['name=plain'] });
-    const prof = runRecipe({ recipePath: recipe, overrides: ['name=prof'], profile: true });
+  test('same losses as without --profile; profile.json and profile/* scalars written', async () => {
+    const plain = await runRecipeFile({ recipePath: recipe, overrides: ['name=plain'] });
+    const prof = await runRecipeFile({ recipePath: recipe, overrides: ['name=prof'], profile: true });
     assert.deepEqual(prof.loop.history.map((h) => h.loss), plain.loop.history.map((h) => h.loss));
     assert.equal(plain.profile, undefined);
     assert.ok(!existsSync(join(plain.runDir, 'profile.json')));

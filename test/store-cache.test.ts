@@ -15,8 +15,7 @@ import { selectBackend } from '../src/engine/select.js';
 import { saveCheckpoint } from '../src/io/checkpoint.js';
 import { loadCheckpoint } from '../src/io/load-model.js';
 import { createModel, initParams } from '../src/model/index.js';
-import { fillStore } from '../src/store/cache-writer.js';
-import { teacherIdentity } from '../src/store/identity.js';
+import { fillStore } from '../src/teacher/cache-job.js';
 import { StoreReader } from '../src/store/store-reader.js';
 import { inspectStore } from '../src/store/verify.js';
 import { ModelTeacher } from '../src/teacher/model-teacher.js';
@@ -44,7 +43,7 @@ function cacheInProcess(out: string) {
   const c = loadCheckpoint(teacherPath);
   const teacher = new ModelTeacher(be, createModel(c.config, c.params), BATCH, C, `distill ${teacherPath}`);
   return fillStore({
-    dir: out, teacher, teacherIdentity: teacherIdentity(c.config, c.params), tokenizerIdentity: tok.identity(), vocabSize: tok.vocabSize,
+    dir: out, teacher, tokenizerIdentity: tok.identity(), vocabSize: tok.vocabSize,
     train: shards.train.tokens, val: shards.val.tokens, corpusSource: corpus, k: K, topP: P, temperature: 1, encoding: 'f32',
     context: C, shardPositions: SHARD, batch: BATCH,
   });
@@ -56,7 +55,7 @@ const cliArgs = (out: string, extra: string[] = []) => ['dist/src/cli/main.js', 
 const env = { ...process.env, HOME: home };
 
 const reference = join(dir, 'reference');
-const ref = cacheInProcess(reference);
+const ref = await cacheInProcess(reference);
 const shardFiles = (d: string) => readdirSync(d).filter((f) => f.endsWith('.dkd')).sort();
 
 test('stored rows are the teacher\'s processed rows of the context window holding each position', () => {

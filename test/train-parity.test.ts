@@ -12,7 +12,7 @@ import { loadDistillCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';
 import { buildLayout, paramView, type ModelConfig } from '../src/model/index.js';
 import { loadRecipe } from '../src/recipe/load.js';
 import type { StepRecord } from '../src/train/loop.js';
-import { runRecipe } from '../src/train/run.js';
+import { runRecipeFile } from './helpers/run-recipe.js';
 import { type FixtureCase, loadFixture } from './helpers/fixtures.js';
 
 // Every expected value below comes from `/usr/bin/python3 scripts/gen-trajectory-fixtures.py`
@@ -90,7 +90,7 @@ function overrides(c: FixtureCase, name: string, backend: string): string[] {
   return o;
 }
 
-test('the demo recipes resolve to the settings the trajectory was recorded with', () => {
+test('the demo recipes resolve to the settings the trajectory was recorded with', async () => {
   for (const name of CASES) {
     const c = byName(name);
     const r = loadRecipe(recipeFile(c), overrides(c, `check-${name}`, 'ref'));
@@ -109,7 +109,7 @@ test('the demo recipes resolve to the settings the trajectory was recorded with'
   }
 });
 
-test('data order: distill tokenizes stories.txt and draws exactly the windows PyTorch trained on', () => {
+test('data order: distill tokenizes stories.txt and draws exactly the windows PyTorch trained on', async () => {
   const r = loadRecipe(recipeFile(byName('ce')), overrides(byName('ce'), 'data', 'ref'));
   const corpus = loadCorpusShards(r.data.path, loadTokenizer(r.data.tokenizer), { cacheDir, valFraction: r.data.validFraction });
   assert.equal(corpus.train.tokens.length, num(setup, 'trainTokens'));
@@ -185,8 +185,8 @@ for (const be of backends) {
     const uninterrupted = new Map<string, { history: StepRecord[]; weights: Float32Array }>();
     for (const name of CASES) {
       const c = byName(name);
-      test(`${be.name} ${name}: per-step loss, CE, KD, lr, grad norm and final weights`, (t) => {
-        const run = runRecipe({ recipePath: recipeFile(c), overrides: overrides(c, `${be.name}-${name}`, be.name) });
+      test(`${be.name} ${name}: per-step loss, CE, KD, lr, grad norm and final weights`, async (t) => {
+        const run = await runRecipeFile({ recipePath: recipeFile(c), overrides: overrides(c, `${be.name}-${name}`, be.name) });
         const w = finalWeights(run.runDir);
         uninterrupted.set(name, { history: run.loop.history, weights: w });
         const use = { ...checkTrajectory(`${be.name} ${name}`, run.loop.history, c), ...checkWeights(`${be.name} ${name}`, w, c) };
@@ -194,13 +194,13 @@ for (const be of backends) {
       });
     }
 
-    test(`${be.name} ${RESUMED} resumed from its step-${RESUME_AT} checkpoint walks the same trajectory`, (t) => {
+    test(`${be.name} ${RESUMED} resumed from its step-${RESUME_AT} checkpoint walks the same trajectory`, async (t) => {
       const c = byName(RESUMED);
       assert.equal(c.params.resumedBitwiseEqual, true, 'the generator checked its own resumed run against the uninterrupted one');
       const o = overrides(c, `${be.name}-${RESUMED}-resumed`, be.name);
-      const part = runRecipe({ recipePath: recipeFile(c), overrides: o, stopAfterStep: RESUME_AT });
+      const part = await runRecipeFile({ recipePath: recipeFile(c), overrides: o, stopAfterStep: RESUME_AT });
       assert.deepEqual(readdirSync(join(part.runDir, 'checkpoints')), [`step-${String(RESUME_AT).padStart(6, '0')}`]);
-      const rest = runRecipe({ recipePath: recipeFile(c), overrides: o, resume: true });
+      const rest = await runRecipeFile({ recipePath: recipeFile(c), overrides: o, resume: true });
       const history = [...part.loop.history, ...rest.loop.history];
       const w = finalWeights(rest.runDir);
       const use = { ...checkTrajectory(`${be.name} ${RESUMED} resumed`, history, c), ...checkWeights(`${be.name} ${RESUMED} resumed`, w, c) };

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runRecipe } from '../src/train/run.js';
+import { runRecipeFile } from './helpers/run-recipe.js';
 import { readTfEvents } from '../src/io/tfevents.js';
 import { saveCheckpoint } from '../src/io/checkpoint.js';
 import { createModel, initParams, param } from '../src/model/index.js';
@@ -35,11 +35,11 @@ ${extra}`);
   return p;
 }
 
-const losses = (s: ReturnType<typeof runRecipe>) => s.loop.history.map((h) => h.loss);
+const losses = (s: Awaited<ReturnType<typeof runRecipeFile>>) => s.loop.history.map((h) => h.loss);
 
-test('same recipe and seed give identical losses; the run folder holds its contract files', () => {
-  const a = runRecipe({ recipePath: recipe('det-a') });
-  const b = runRecipe({ recipePath: recipe('det-b') });
+test('same recipe and seed give identical losses; the run folder holds its contract files', async () => {
+  const a = await runRecipeFile({ recipePath: recipe('det-a'), report: true });
+  const b = await runRecipeFile({ recipePath: recipe('det-b') });
   assert.equal(a.loop.history.length, 6);
   assert.deepEqual(losses(a), losses(b));
   assert.ok(losses(a).every(Number.isFinite));
@@ -54,32 +54,32 @@ test('same recipe and seed give identical losses; the run folder holds its contr
   assert.ok(ev.student.klToTeacher > 0 && ev.student.top1Agreement >= 0 && ev.student.top1Agreement <= 1);
 });
 
-test('a different seed changes init and data order', () => {
-  const a = runRecipe({ recipePath: recipe('seed-a') });
-  const c = runRecipe({ recipePath: recipe('seed-c'), overrides: ['seed=8'] });
+test('a different seed changes init and data order', async () => {
+  const a = await runRecipeFile({ recipePath: recipe('seed-a') });
+  const c = await runRecipeFile({ recipePath: recipe('seed-c'), overrides: ['seed=8'] });
   assert.notDeepEqual(losses(a), losses(c));
 });
 
-test('an interrupted run resumed from its checkpoint reproduces the uninterrupted losses exactly', () => {
-  const full = runRecipe({ recipePath: recipe('res-full') });
-  const part = runRecipe({ recipePath: recipe('res-part'), stopAfterStep: 3 });
+test('an interrupted run resumed from its checkpoint reproduces the uninterrupted losses exactly', async () => {
+  const full = await runRecipeFile({ recipePath: recipe('res-full') });
+  const part = await runRecipeFile({ recipePath: recipe('res-part'), stopAfterStep: 3 });
   assert.equal(part.loop.history.length, 3);
   assert.deepEqual(readdirSync(join(part.runDir, 'checkpoints')), ['step-000003']);
-  const rest = runRecipe({ recipePath: recipe('res-part'), resume: true });
+  const rest = await runRecipeFile({ recipePath: recipe('res-part'), resume: true });
   assert.deepEqual(rest.loop.history.map((h) => h.step), [4, 5, 6]);
   assert.deepEqual([...losses(part), ...losses(rest)], losses(full));
   assert.equal(rest.student.valLoss, full.student.valLoss);
 });
 
-test('an existing run folder is not overwritten without --overwrite or --resume', () => {
-  runRecipe({ recipePath: recipe('exists') });
-  assert.throws(() => runRecipe({ recipePath: recipe('exists') }), /run folder .*exists already|already exists; pass --resume/);
-  const again = runRecipe({ recipePath: recipe('exists'), overwrite: true });
+test('an existing run folder is not overwritten without --overwrite or --resume', async () => {
+  await runRecipeFile({ recipePath: recipe('exists') });
+  await assert.rejects(() => runRecipeFile({ recipePath: recipe('exists') }), /run folder .*exists already|already exists; pass --resume/);
+  const again = await runRecipeFile({ recipePath: recipe('exists'), overwrite: true });
   assert.equal(again.loop.history.length, 6);
 });
 
-test('the tfevents file reads back with every CRC verified and holds the logged scalars', () => {
-  const s = runRecipe({ recipePath: recipe('tfe') });
+test('the tfevents file reads back with every CRC verified and holds the logged scalars', async () => {
+  const s = await runRecipeFile({ recipePath: recipe('tfe') });
   const file = readdirSync(s.runDir).find((f) => f.startsWith('events.out.tfevents'));
   assert.ok(file);
   const events = readTfEvents(join(s.runDir, file));
@@ -93,22 +93,22 @@ test('the tfevents file reads back with every CRC verified and holds the logged 
   assert.ok(events.some((e) => e.values.some((v) => v.tag === 'samples/0' && (v.text ?? '').startsWith('Once upon a time'))));
 });
 
-test('α = 1 trains on hard labels only and is marked as the baseline', () => {
-  const s = runRecipe({ recipePath: recipe('ce', ''), overrides: ['loss.alpha=1'] });
+test('α = 1 trains on hard labels only and is marked as the baseline', async () => {
+  const s = await runRecipeFile({ recipePath: recipe('ce', ''), overrides: ['loss.alpha=1'] });
   assert.equal(s.kind, 'baseline');
   assert.ok(s.loop.history.every((h) => h.kd === 0 && h.loss === h.ce));
   assert.ok(s.student.klToTeacher !== null, 'the teacher still scores the baseline');
 });
 
-test('a teacher whose vocabulary differs from the tokenizer is refused, naming both files', () => {
+test('a teacher whose vocabulary differs from the tokenizer is refused, naming both files', async () => {
   const cfg = { ...loadCheckpoint(join(data, 'stories260K', 'stories260K.bin')).config, vocabSize: 300 };
   const small = join(dir, 'teacher300.safetensors');
   saveCheckpoint(small, cfg, initParams(cfg, new Rng(1)));
-  assert.throws(() => runRecipe({ recipePath: recipe('vocab'), overrides: [`teacher.path=${small}`] }),
+  await assert.rejects(() => runRecipeFile({ recipePath: recipe('vocab'), overrides: [`teacher.path=${small}`] }),
     /teacher .*teacher300\.safetensors has a vocabulary of 300 but the tokenizer .*tok512\.bin has 512/);
 });
 
-test('a student initialised from teacher layers [0, 2, 4] copies those blocks, embeddings and norms', () => {
+test('a student initialised from teacher layers [0, 2, 4] copies those blocks, embeddings and norms', async () => {
   const t = loadCheckpoint(join(data, 'stories260K', 'stories260K.bin'));
   const teacher = createModel(t.config, t.params);
   const s = createStudent({ kind: 'fromTeacher', layers: [0, 2, 4] }, { teacher, tokenizerVocab: 512, seqLen: 32, seed: 0, recipePath: 'r.yaml' });

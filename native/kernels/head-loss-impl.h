@@ -1,7 +1,7 @@
 // The fused output head + distillation loss (Backend.headLossForwardBackward): rows in chunks;
 // per chunk the head GEMM (and a hidden teacher's), per row (rows split over the pool) the CE +
 // KD values and dLogits in SIMD passes over V (max; exps and normalisers, kept in per-thread rows;
-// element terms; gradient), then the dHidden and dWeight GEMMs. The math is src/distill's
+// element terms; gradient), then the dHidden and dWeight GEMMs. The math is src/engine/ref's
 // (kd-dense.ts, kd-sparse.ts, divergences.ts); arguments are checked by the binding. GEMMs go
 // through gemm.h only; scratch is grow-only (no allocation once warm).
 #pragma once
@@ -11,6 +11,7 @@
 
 #include "bf16.h"
 #include "gemm.h"
+#include "grow-buffer.h"
 #include "kernels/head-loss-terms-impl.h"
 #include "kernels/parallel.h"
 #include "kernels/simd.h"
@@ -22,23 +23,11 @@ namespace headloss {
 using simd::V;
 
 // Chunk logits (and a hidden teacher's), grow-only and 64-byte aligned.
-struct ChunkBuf {
-  float* p = nullptr;
-  size_t floats = 0;
-  float* reserve(size_t n) {
-    if (n > floats) {
-      ::operator delete(p, std::align_val_t(64));
-      p = static_cast<float*>(::operator new(n * sizeof(float), std::align_val_t(64)));
-      floats = n;
-    }
-    return p;
-  }
-};
-inline ChunkBuf& chunkBuf() { static ChunkBuf b; return b; }
+inline GrowBuffer<float>& chunkBuf() { static GrowBuffer<float> b; return b; }
 
 // Per-row constants of one call.
 struct Ctx {
-  const HeadLossArgs* a;
+  const LossRows* a;
   Term term;
   float invT, tScale, cCe, cKd, lossScale;
   bool kd;
@@ -129,6 +118,16 @@ struct SparseScratch {
   float* dk;     // per kept id: gradient correction
   int32_t* gid;  // the kept ids
 };
+
+// The sparse scratch carved from one thread's block at `base` (the mask first, zeroed, then the
+// compacted entries), for the fused op and the KD op alike.
+inline SparseScratch sparseScratchAt(float* base, int V, size_t vPad, size_t kPad) {
+  SparseScratch w;
+  w.mask = base; w.gz = base + vPad; w.glp = w.gz + kPad; w.dk = w.glp + kPad;
+  w.gid = reinterpret_cast<int32_t*>(w.dk + kPad);
+  for (int j = 0; j < V; j++) w.mask[j] = 0.f;
+  return w;
+}
 
 // One row with a sparse teacher (ids/lps of k slots, tail mass): s holds logits in, dLogits out.
 inline void sparseRow(const Ctx& c, const SparseScratch& w, float* s, const int32_t* ids, const float* lps,
@@ -254,12 +253,7 @@ void headLossForwardBackward(const HeadLossArgs& a) {
   }
   Ctx c;
   c.a = &a;
-  c.term.kind = a.divergence;
-  c.term.a = a.divParam;
-  c.term.la = std::log(a.divParam);
-  c.term.l1a = std::log(1.f - a.divParam);
-  if (a.divergence == HeadDivergence::Jsd && a.divParam == 0.f) c.term.kind = HeadDivergence::ForwardKl;
-  if (a.divergence == HeadDivergence::Jsd && a.divParam == 1.f) c.term.kind = HeadDivergence::ReverseKl;
+  c.term = makeTerm(a.divergence, a.divParam);
   c.kd = a.teacher != HeadTeacher::None;
   c.invT = 1.f / a.temperature;
   c.tScale = a.teacher == HeadTeacher::LogProbs ? 1.f : c.invT;
@@ -269,7 +263,7 @@ void headLossForwardBackward(const HeadLossArgs& a) {
 
   const int R = a.chunkRows < N ? a.chunkRows : N;
   const bool hid = a.teacher == HeadTeacher::Hidden, sparse = a.teacher == HeadTeacher::Sparse;
-  float* S = chunkBuf().reserve(static_cast<size_t>(R) * V * (hid ? 2 : 1));
+  float* S = chunkBuf().get(static_cast<size_t>(R) * V * (hid ? 2 : 1));
   float* Tb = S + static_cast<size_t>(R) * V;
   const size_t kPad = (static_cast<size_t>(a.k) + 15) & ~static_cast<size_t>(15);
   const size_t vPad = (static_cast<size_t>(V) + 15) & ~static_cast<size_t>(15);
@@ -293,13 +287,8 @@ void headLossForwardBackward(const HeadLossArgs& a) {
     }
     const int ntasks = (n + rowsPerTask - 1) / rowsPerTask;
     auto task = [&](int tk, int thread) {
-      SparseScratch w{};
       float* base = static_cast<float*>(threadScratch(thread));
-      if (sparse) {
-        w.mask = base; w.gz = base + vPad; w.glp = w.gz + kPad; w.dk = w.glp + kPad;
-        w.gid = reinterpret_cast<int32_t*>(w.dk + kPad);
-        for (int j = 0; j < V; j++) w.mask[j] = 0.f;
-      }
+      const SparseScratch w = sparse ? sparseScratchAt(base, V, vPad, kPad) : SparseScratch{};
       const int b = tk * rowsPerTask, e = b + rowsPerTask < n ? b + rowsPerTask : n;
       for (int r = b; r < e; r++) {
         const int gi = r0 + r, y = a.targets[gi];

@@ -1,5 +1,5 @@
 // The per-element pieces of the fused head loss (head-loss-impl.h), over simd::V: the KD
-// divergence terms of src/distill/divergences.ts, log-add-exp with its log1p, and a row sum kept
+// divergence terms of src/engine/ref/divergences.ts, log-add-exp with its log1p, and a row sum kept
 // accurate over 32000 columns. No row walking, no memory beyond registers.
 #pragma once
 #include <cmath>
@@ -55,7 +55,7 @@ inline V logAddExp(V a, V b) {
 
 inline V gtZero(V x, V v) { return simd::select(simd::cmpLt(simd::zero(), x), v, simd::zero()); }
 
-// The element terms of src/distill/divergences.ts: f(p, q) and h = q·∂f/∂q, for teacher p (log lp)
+// The element terms of src/engine/ref/divergences.ts: f(p, q) and h = q·∂f/∂q, for teacher p (log lp)
 // and student q (log lq). Same guards (p > 0 / q > 0) as the TypeScript.
 struct Term {
   HeadDivergence kind;
@@ -104,9 +104,25 @@ struct Term {
         h = gtZero(q, mul(q, sub(d, div(mul(set1(a), q), m))));
         break;
       }
+      case HeadDivergence::Mse:  // on logits, not an element term: never reaches a Term
+        f = h = zero();
+        break;
     }
   }
 };
+
+// The Term of a divergence and its parameter (β for jsd, λ for the skew KLs), JSD's endpoints
+// taken as exactly forward / reverse KL (as src/engine/ref/divergences.ts does).
+inline Term makeTerm(HeadDivergence kind, float param) {
+  Term t;
+  t.kind = kind;
+  t.a = param;
+  t.la = std::log(param);
+  t.l1a = std::log(1.f - param);
+  if (kind == HeadDivergence::Jsd && param == 0.f) t.kind = HeadDivergence::ForwardKl;
+  if (kind == HeadDivergence::Jsd && param == 1.f) t.kind = HeadDivergence::ReverseKl;
+  return t;
+}
 
 // A float vector sum folded into double every 64 adds (rows of 32000 stay accurate).
 struct Acc {

@@ -8,6 +8,7 @@
 #include "kernels/elementwise-impl.h"
 #include "kernels/embed-rope-impl.h"
 #include "kernels/head-loss-impl.h"
+#include "kernels/kd-loss-impl.h"
 #include "kernels/norms-impl.h"
 #include "kernels/topk-impl.h"
 
@@ -20,7 +21,7 @@ const OpsTable& opsTable() {
       layernormBackward, ropeForward,      ropeBackward,        attentionForward,     attentionBackward,
       siluForward,      siluBackward,      geluForward,         geluBackward,         swigluForward,
       swigluBackward,   crossEntropyForward, crossEntropyBackward, adamwStep,          topkForward,
-      topkBackward,     headLossForwardBackward,
+      topkBackward,     headLossForwardBackward, kdForwardBackward,
   };
   return table;
 }

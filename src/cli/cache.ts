@@ -1,18 +1,15 @@
 // `distill cache`: runs a teacher once over a tokenized corpus (both splits) and writes an
 // offline teacher store (docs/store-format.md), streaming shard by shard with a progress line.
-// Settings come from a recipe (--recipe: data, tokenizer, teacher checkpoint, context = seqLen)
-// and/or flags. Printing and argument checks only; the work is src/store/cache-writer.ts.
+// Settings come from a recipe (--recipe: data, tokenizer, teacher, context = seqLen) and/or flags.
+// Printing and argument checks only; the work is src/teacher/cache-job.ts.
 import type { Command } from 'commander';
 import { defaultShardCacheDir, loadCorpusShards, loadTokenizer } from '../data/index.js';
 import { selectBackend } from '../engine/select.js';
-import { loadCheckpoint } from '../io/load-model.js';
-import { createModel } from '../model/index.js';
 import { Progress } from '../monitor/progress.js';
 import { loadRecipe } from '../recipe/load.js';
-import { fillStore } from '../store/cache-writer.js';
 import { VALUE_ENCODINGS, type ValueEncoding } from '../store/format.js';
-import { teacherIdentity } from '../store/identity.js';
-import { ModelTeacher } from '../teacher/model-teacher.js';
+import { fillStore } from '../teacher/cache-job.js';
+import { openTeacher, type TeacherSpec } from '../teacher/open-teacher.js';
 import { backendOption, CliUsageError, floatOption, intOption } from './generate.js';
 
 interface CacheFlags {
@@ -58,7 +55,7 @@ export function registerCache(program: Command): void {
       '--shards ranges can fill one store together. Train from it with',
       'teacher: {kind: store, path: <out>} in a recipe.',
     ].join('\n'))
-    .option('--recipe <yaml>', 'take data, tokenizer, teacher checkpoint and context (train.seqLen) from this recipe')
+    .option('--recipe <yaml>', 'take data, tokenizer, teacher and context (train.seqLen) from this recipe')
     .option('--teacher <path>', 'teacher checkpoint (overrides the recipe\'s)')
     .option('--tokenizer <path>', 'tokenizer file (overrides the recipe\'s)')
     .option('--data <file>', 'text corpus, paragraphs separated by blank lines (overrides the recipe\'s)')
@@ -73,13 +70,14 @@ export function registerCache(program: Command): void {
     .option('--batch <n>', 'teacher windows per forward', intOption('--batch', 1), 8)
     .option('--backend <name>', 'ref | native (default: $DISTILL_BACKEND, else native when built)', backendOption)
     .option('--no-progress', 'no progress line')
-    .action((f: CacheFlags) => {
+    .action(async (f: CacheFlags) => {
       if (!VALUE_ENCODINGS.includes(f.encoding as ValueEncoding)) throw new CliUsageError(`--encoding must be one of ${VALUE_ENCODINGS.join(', ')}, got '${f.encoding}'`);
       const recipe = f.recipe ? loadRecipe(f.recipe) : null;
-      const teacherPath = f.teacher ?? (recipe?.teacher.kind === 'checkpoint' ? recipe.teacher.path : undefined);
+      const spec: TeacherSpec | undefined = f.teacher ? { kind: 'checkpoint', path: f.teacher, precision: 'fp32' }
+        : recipe && recipe.teacher.kind !== 'none' ? recipe.teacher : undefined;
       const tokPath = f.tokenizer ?? recipe?.data.tokenizer;
       const dataPath = f.data ?? recipe?.data.path;
-      if (!teacherPath) throw new CliUsageError('no teacher: pass --teacher <checkpoint> or a --recipe whose teacher is kind checkpoint');
+      if (!spec) throw new CliUsageError('no teacher: pass --teacher <checkpoint> or a --recipe that names a teacher');
       if (!tokPath || !dataPath) throw new CliUsageError('pass --tokenizer and --data, or a --recipe that names them');
       const context = f.context ?? recipe?.train.seqLen ?? DEFAULT_CONTEXT;
       const be = selectBackend(f.backend ?? (recipe && recipe.backend !== 'auto' ? recipe.backend : undefined), recipe?.threads);
@@ -87,19 +85,20 @@ export function registerCache(program: Command): void {
       const corpus = loadCorpusShards(dataPath, tok, {
         cacheDir: recipe?.data.cacheDir ?? defaultShardCacheDir(), format: recipe?.data.format, field: recipe?.data.field, valFraction: recipe?.data.validFraction,
       });
-      const c = loadCheckpoint(teacherPath);
-      const model = createModel(c.config, c.params);
-      const teacher = new ModelTeacher(be, model, f.batch, context, `${c.source} ${teacherPath}`);
+      const teacher = (await openTeacher(spec, {
+        be, tokenizer: tok, batch: f.batch, seqLen: context, corpus: { train: corpus.train.tokens, val: corpus.val.tokens },
+        processing: { topP: 1, labelSmoothing: 0 }, source: f.recipe ?? 'distill cache',
+      }))!;
       const total = corpus.train.tokens.length + corpus.val.tokens.length;
       let bar: Progress | null = null;
       const t0 = performance.now();
-      const r = fillStore({
-        dir: f.out, teacher, teacherIdentity: teacherIdentity(c.config, c.params), tokenizerIdentity: tok.identity(), vocabSize: tok.vocabSize,
+      const r = await fillStore({
+        dir: f.out, teacher, tokenizerIdentity: tok.identity(), vocabSize: tok.vocabSize,
         train: corpus.train.tokens, val: corpus.val.tokens, corpusSource: dataPath,
         k: f.k, topP: f.topP, temperature: f.temperature, encoding: f.encoding as ValueEncoding, context,
         shardPositions: f.shardPositions ?? context * WINDOWS_PER_SHARD, batch: f.batch,
         shardRange: f.shards ? parseRange(f.shards) : undefined,
-        onProgress: (done, todo) => {
+        onProgress: (done: number, todo: number) => {
           if (!f.progress) return;
           bar ??= new Progress({ total: todo, stream: process.stderr });
           bar.update(done, { tokens: done });

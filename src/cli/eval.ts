@@ -1,6 +1,6 @@
 // `distill eval`: mean next-token loss (nats) and perplexity of a model on a text split, over
 // non-overlapping windows (definition in src/eval/perplexity.ts), plus throughput, parameter
-// count and bytes on disk. Printing only; the computation is evalWindows().
+// count and bytes on disk. Printing only; the computation is src/eval/perplexity.ts.
 
 import type { Command } from 'commander';
 import { selectBackend } from '../engine/select.js';
@@ -43,7 +43,7 @@ export function registerEval(program: Command): void {
     .option('--max-windows <n>', 'score only the first n windows', intOption('--max-windows', 1))
     .option('--backend <name>', 'ref | native (default: $DISTILL_BACKEND, else native when built)', backendOption)
     .option('--precision <p>', 'fp32 | bf16: matmul weights as stored, or rounded to bf16 as a bf16 teacher runs them', 'fp32')
-    .action((f: EvalFlags) => {
+    .action(async (f: EvalFlags) => {
       if (f.split !== 'val' && f.split !== 'train' && f.split !== 'all') throw new CliUsageError(`--split must be val, train or all, got '${f.split}'`);
       if (f.precision !== 'fp32' && f.precision !== 'bf16') throw new CliUsageError(`--precision must be fp32 or bf16, got '${f.precision}'`);
       const be = selectBackend(f.backend);
@@ -52,7 +52,7 @@ export function registerEval(program: Command): void {
       const model = f.precision === 'bf16' ? withBf16Weights(be, loaded.model) : loaded.model;
       const tokens = corpusSplit(f.data, tokenizer, f.split as SplitName);
       const seqLen = f.seqLen ?? Math.min(DEFAULT_SEQ_LEN, checkpoint.config.maxSeqLen);
-      const r = evaluatePerplexity(be, model, tokens, { seqLen, maxWindows: f.maxWindows });
+      const r = await evaluatePerplexity(be, model, tokens, { seqLen, maxWindows: f.maxWindows });
       console.log(`model: ${checkpoint.path} (${checkpoint.source}, ${model.layout.total} parameters, ${checkpoint.bytesOnDisk} bytes on disk)`);
       console.log(`data: ${f.data} split ${f.split}: ${tokens.length} tokens, ${r.windows} windows of ${r.seqLen} (${r.tokensScored} targets scored)`);
       console.log(`loss: ${r.meanLoss.toFixed(6)} nats/token${f.precision === 'bf16' ? ' (bf16 matmul weights)' : ''}`);

@@ -1,14 +1,15 @@
-// `distill run RECIPE... [key.path=value ...]`: trains each recipe (optionally over several
-// seeds), then prints the comparison table (teacher, each student, KD − baseline paired by
-// seed) and writes one HTML report over all the runs; --profile adds a per-op-group time table.
-// Printing only; the work is in train/.
+// `distill run RECIPE... [key.path=value ...]`: loads each recipe once, trains it (optionally
+// over several seeds) and writes each run folder's report, then prints the comparison table
+// (teacher, each student, KD − baseline paired by seed) and writes one HTML report over all the
+// runs; --profile adds a per-op-group time table. Printing and reports only; the work is train/.
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { loadRun } from '../report/run-files.js';
 import { compareKdBaseline } from '../report/compare.js';
 import { writeReport } from '../report/report.js';
-import { runRecipe, type RunSummary } from '../train/run.js';
+import { runRecipe, type RunOptions, type RunSummary } from '../train/run.js';
 import { loadRecipe } from '../recipe/load.js';
+import type { Recipe } from '../recipe/schema.js';
 import { formatProfileTable } from '../engine/profile-backend.js';
 
 interface RunCliOptions { resume?: boolean; overwrite?: boolean; seeds?: string; report?: string; profile?: boolean }
@@ -36,6 +37,18 @@ export function comparisonTable(runs: RunSummary[]): string {
   return lines.join('\n');
 }
 
+/** One run as `distill run` makes it: trained, then its folder's report.html written. */
+export async function runAndReport(opts: RunOptions): Promise<RunSummary> {
+  const s = await runRecipe(opts);
+  writeReport([s.runDir], join(s.runDir, 'report.html'));
+  return s;
+}
+
+/** The recipe of one seed of a --seeds run: that seed, named <name>-s<seed>. */
+function withSeed(r: Recipe, seed: number): Recipe {
+  return { ...r, seed, name: `${r.name}-s${seed}` };
+}
+
 export function registerRun(program: Command, version: string): void {
   program
     .command('run')
@@ -46,7 +59,7 @@ export function registerRun(program: Command, version: string): void {
     .option('--seeds <list>', 'run each recipe once per seed (comma-separated), named <name>-s<seed>')
     .option('--report <file>', 'write one HTML report over all runs here')
     .option('--profile', 'time every engine op over the training loop; prints a table per op group, writes <run>/profile.json and profile/* TensorBoard scalars')
-    .action((args: string[], o: RunCliOptions) => {
+    .action(async (args: string[], o: RunCliOptions) => {
       const recipes = args.filter((a) => !a.includes('='));
       const overrides = args.filter((a) => a.includes('='));
       if (recipes.length === 0) throw new Error('run: name at least one recipe file');
@@ -55,11 +68,14 @@ export function registerRun(program: Command, version: string): void {
         if (!Number.isInteger(n) || n < 0) throw new Error(`--seeds: '${s}' is not a non-negative integer`);
         return n;
       }) : [null];
+      const loaded = recipes.map((path) => ({ path, recipe: loadRecipe(path, overrides) }));
       const summaries: RunSummary[] = [];
       for (const seed of seeds) {
-        for (const recipePath of recipes) {
-          const extra = seed === null ? [] : [`seed=${seed}`, `name=${loadRecipe(recipePath, overrides, { checkFiles: false }).name}-s${seed}`];
-          const s = runRecipe({ recipePath, overrides: [...overrides, ...extra], resume: o.resume, overwrite: o.overwrite, version, profile: o.profile });
+        for (const { path, recipe } of loaded) {
+          const source = [path, ...(overrides.length ? ['with', ...overrides] : []), ...(seed === null ? [] : [`(seed ${seed})`])].join(' ');
+          const s = await runAndReport({
+            recipe: seed === null ? recipe : withSeed(recipe, seed), source, resume: o.resume, overwrite: o.overwrite, version, profile: o.profile, stream: process.stderr,
+          });
           console.log(`${s.name}: val loss ${f(s.student.valLoss)} (${s.kind}, seed ${s.seed}, ${s.seconds.toFixed(1)} s) -> ${s.runDir}`);
           if (s.profile) console.log(`${formatProfileTable(s.profile)}\n(written to ${join(s.runDir, 'profile.json')})\n`);
           summaries.push(s);
@@ -67,8 +83,9 @@ export function registerRun(program: Command, version: string): void {
       }
       console.log('');
       console.log(comparisonTable(summaries));
+      // one run: its folder's report is the report; several (or --report): one over them all
       const report = o.report ?? (summaries.length > 1 ? join(summaries[0].runDir, '..', 'report.html') : join(summaries[0].runDir, 'report.html'));
-      writeReport(summaries.map((s) => s.runDir), report);
+      if (o.report || summaries.length > 1) writeReport(summaries.map((s) => s.runDir), report);
       console.log(`\nreport: ${report}`);
     });
 }

@@ -48,6 +48,20 @@ export interface EvalBatch {
   /** rows*(T+1) ids, row-major; rows <= B (the last batch may be short). */
   data: Int32Array;
   rows: number;
+  /** Index of the batch's first window: window `first + r` starts at position (first + r)·T. */
+  first: number;
+}
+
+/**
+ * Splits `rows` windows of T+1 ids (row-major) into inputs (rows*T) and next-token targets
+ * (rows*T): row r's inputs are its ids [0, T), its targets [1, T]. The one place windows are cut.
+ */
+export function splitWindows(inputs: Int32Array, targets: Int32Array, windows: Int32Array, rows: number, T: number): void {
+  for (let r = 0; r < rows; r++) {
+    const w = windows.subarray(r * (T + 1), (r + 1) * (T + 1));
+    inputs.set(w.subarray(0, T), r * T);
+    targets.set(w.subarray(1), r * T);
+  }
 }
 
 /** Number of non-overlapping eval windows: every target position is scored exactly once. */
@@ -71,6 +85,6 @@ export function* evalWindows(tokens: TokenStream, B: number, T: number, what = '
       const s = (first + r) * T;
       for (let t = 0; t < W; t++) data[r * W + t] = tokens[s + t];
     }
-    yield { data, rows };
+    yield { data, rows, first };
   }
 }

@@ -9,4 +9,4 @@ export { HfTokenizer } from './hf-tokenizer.js';
 export { TokenizerError, DataError } from './errors.js';
 export { tokenizeCorpus, splitParagraphs, parseJsonl, type CorpusOptions, type CorpusFormat, type TokenizedCorpus } from './corpus.js';
 export { loadCorpusShards, readShard, readShardHeader, writeShard, defaultShardCacheDir, shardDtypeBytes, type TokenShard, type TokenArray, type CachedCorpus, type CachedCorpusOptions } from './shards.js';
-export { RandomWindowBatcher, evalWindows, evalWindowCount, BatchError, type EvalBatch, type TokenStream } from './batcher.js';
+export { RandomWindowBatcher, evalWindows, evalWindowCount, splitWindows, BatchError, type EvalBatch, type TokenStream } from './batcher.js';

@@ -1,50 +1,71 @@
-// The training loss of distillation: L = α·CE(labels) + (1−α)·KD(teacher), each a mean over the
-// unmasked rows, with one gradient buffer for the student logits. It dispatches to the kernels
-// by teacher kind; it does not schedule α/T (pass scheduleValue(...) results in).
+// The training loss of distillation on full logits (the unfused path; the fused head loss is the
+// engine's headLossForwardBackward): L = α·CE(labels) + (1−α)·KD(teacher), each a mean over the
+// unmasked rows, in one gradient buffer — the backend's cross-entropy op, then its KD op adding
+// (1−α)'s share. The loss terms themselves are engine ops; α/T are not scheduled here (pass
+// scheduleValue(...) results in).
 
-import { DistillError, needRange } from './errors.js';
-import { hardCeForwardBackward } from './hard-ce.js';
-import { kdDenseForwardBackward } from './kd-dense.js';
-import type { KdOptions } from './kd-options.js';
-import { kdSparseForwardBackward, type SparseTeacher } from './kd-sparse.js';
+import type { Backend, LossTeacher } from '../engine/backend.js';
+import type { Divergence } from '../engine/loss-kinds.js';
+import { needRange } from './errors.js';
 
-/** The teacher side of a batch, discriminated by form. */
-export type TeacherRows =
-  | { kind: 'logits'; logits: Float32Array }        // (N,V) raw logits; divided by T
-  | { kind: 'logprobs'; logProbs: Float32Array }    // (N,V) processed log-probs; used as given
-  | ({ kind: 'sparse' } & SparseTeacher);           // top-k ids + log-probs + tail
+/** The teacher side of a batch, discriminated by form: none (hard labels only), dense logits or
+ *  log-probs (N,V), or sparse top-k rows with their tail. */
+export type TeacherRows = Exclude<LossTeacher, { kind: 'hidden' }>;
 
-export interface DistillLossOptions extends Omit<KdOptions, 'gradScale' | 'accumulate'> {
-  /** Weight of the hard-label CE; 1−α goes to KD. */
+export interface DistillLossOptions {
+  /** Weight of the hard-label CE in [0,1]; 1−α goes to KD. */
   alpha: number;
+  divergence: Divergence;
+  /** KD temperature (default 1); CE always uses T = 1. */
+  temperature?: number;
+  /** Multiply the KD loss and gradient by T² (default true, Hinton et al. 2015). */
+  scaleT2?: boolean;
+  /** Rows whose target equals this are masked in both terms. */
+  ignoreIndex: number;
+  /** Multiplies the gradient (not the reported losses), e.g. 1/microBatches. Default 1. */
+  gradScale?: number;
+  /** ref only: the KD op's vocabulary chunk (see Backend.kdForwardBackward). */
+  chunk?: number;
 }
 
 export interface DistillLossResult { loss: number; ce: number; kd: number; count: number }
 
+/** Per-row scratch of the CE op: its log-sum-exp and the gradient of each row's loss (N each). */
+export interface DistillLossScratch { lse: Float32Array; dLosses: Float32Array }
+
+export function createDistillLossScratch(N: number): DistillLossScratch {
+  return { lse: new Float32Array(N), dLosses: new Float32Array(N) };
+}
+
 /**
  * student (N,V) logits, teacher rows, targets (N) i32 -> rowCe (N), rowKd (N) (per-row values,
- * KD × T² when scaleT2), dStudent (N,V) or null overwritten with d(α·mean CE + (1−α)·mean KD)/dz.
- * Rows with target = ignoreIndex are masked in both terms; all masked -> every value 0.
+ * KD × T² when scaleT2; 0 on masked rows and for teacher 'none'), dStudent (N,V) or null
+ * overwritten with gradScale · d(α·mean CE + (1−α)·mean KD)/dz. All rows masked -> every value 0.
  */
 export function distillLossForwardBackward(
-  dStudent: Float32Array | null, rowCe: Float32Array, rowKd: Float32Array, student: Float32Array,
+  be: Backend, dStudent: Float32Array | null, rowCe: Float32Array, rowKd: Float32Array, student: Float32Array,
   teacher: TeacherRows, targets: Int32Array, N: number, V: number, options: DistillLossOptions,
+  scratch: DistillLossScratch = createDistillLossScratch(N),
 ): DistillLossResult {
-  const op = 'distillLossForwardBackward';
-  needRange(op, 'alpha', options.alpha, 0, 1);
-  const { alpha, ...kdOpts } = options;
-  const ce = hardCeForwardBackward(dStudent, rowCe, student, targets, N, V,
-    { ignoreIndex: kdOpts.ignoreIndex, chunk: kdOpts.chunk, gradScale: alpha, accumulate: false });
-  const kdOptions: KdOptions = { ...kdOpts, gradScale: 1 - alpha, accumulate: true };
-  let kd;
-  switch (teacher.kind) {
-    case 'logits': kd = kdDenseForwardBackward(dStudent, rowKd, student, teacher.logits, 'logits', targets, N, V, kdOptions); break;
-    case 'logprobs': kd = kdDenseForwardBackward(dStudent, rowKd, student, teacher.logProbs, 'logprobs', targets, N, V, kdOptions); break;
-    case 'sparse': kd = kdSparseForwardBackward(dStudent, rowKd, student, teacher, targets, N, V, kdOptions); break;
-    default: {
-      const never: never = teacher;
-      throw new DistillError(`${op}: unknown teacher kind '${(never as { kind: string }).kind}'`);
-    }
+  const { alpha, ignoreIndex } = options;
+  needRange('distillLossForwardBackward', 'alpha', alpha, 0, 1);
+  const gradScale = options.gradScale ?? 1;
+  be.crossEntropyForward(rowCe, scratch.lse, student, targets, N, V, ignoreIndex);
+  let count = 0, ceSum = 0;
+  for (let i = 0; i < N; i++) if (targets[i] !== ignoreIndex) { count++; ceSum += rowCe[i]; }
+  const ce = count > 0 ? ceSum / count : 0;
+  if (dStudent) {
+    for (let i = 0; i < N; i++) scratch.dLosses[i] = targets[i] !== ignoreIndex ? (alpha * gradScale) / count : 0;
+    be.crossEntropyBackward(dStudent, scratch.dLosses, student, scratch.lse, targets, N, V, ignoreIndex);
   }
-  return { loss: alpha * ce.loss + (1 - alpha) * kd.loss, ce: ce.loss, kd: kd.loss, count: ce.count };
+  let kd = 0;
+  if (teacher.kind === 'none') rowKd.fill(0, 0, N);
+  else {
+    kd = be.kdForwardBackward({
+      dStudent, rowLosses: rowKd, student, teacher, targets, N, V, divergence: options.divergence,
+      temperature: options.temperature ?? 1, scaleT2: options.scaleT2 ?? true, ignoreIndex,
+      gradScale: (1 - alpha) * gradScale, accumulate: true, chunk: options.chunk,
+    }).loss;
+  }
+  return { loss: alpha * ce + (1 - alpha) * kd, ce, kd, count };
 }

@@ -3,13 +3,49 @@
 
 import { DistillError } from './errors.js';
 
-export type Schedule =
-  | { kind: 'constant'; value: number }
+/**
+ * The schedule kinds and their fields, the one list the recipe schema and the types below are
+ * derived from. A field is a `value` (any number), a `count` of steps (integer >= 0), or a
+ * `span` of steps (integer >= 1; optional in a recipe, where it defaults to the run's length).
+ */
+export const SCHEDULES = {
+  constant: { value: 'value' },
   /** start at step 0, end at step `steps` and after; linear in between. */
-  | { kind: 'linear'; start: number; end: number; steps: number }
+  linear: { start: 'value', end: 'value', steps: 'span' },
   /** initial -> peak linearly over warmupSteps, peak for stableSteps, then linearly to final over
    *  decaySteps, final afterwards (the WSD shape of MiniCPM, Hu et al. 2024). */
-  | { kind: 'wsd'; initial: number; peak: number; final: number; warmupSteps: number; stableSteps: number; decaySteps: number };
+  wsd: { initial: 'value', peak: 'value', final: 'value', warmupSteps: 'count', stableSteps: 'count', decaySteps: 'count' },
+} as const;
+
+type Kinds = typeof SCHEDULES;
+export type ScheduleKind = keyof Kinds;
+export type ScheduleField = { [K in ScheduleKind]: Kinds[K][keyof Kinds[K]] }[ScheduleKind];
+type SpanKeys<K extends ScheduleKind> = { [F in keyof Kinds[K]]: Kinds[K][F] extends 'span' ? F : never }[keyof Kinds[K]];
+
+/** A schedule as distill evaluates it: every field set. */
+export type Schedule = { [K in ScheduleKind]: { kind: K } & { -readonly [F in keyof Kinds[K]]: number } }[ScheduleKind];
+/** A schedule as a recipe writes it: a bare number (constant), or a kind whose spans may be left
+ *  out (they default to the run's length, see resolveSchedule). */
+export type ScheduleSpec = number | { [K in ScheduleKind]: { kind: K } & { -readonly [F in Exclude<keyof Kinds[K], SpanKeys<K>>]: number } & { -readonly [F in SpanKeys<K>]?: number } }[ScheduleKind];
+
+/** The schedule a recipe value stands for over a run of `totalSteps` (a bare number is constant;
+ *  a span left out is the whole run). */
+export function resolveSchedule(s: ScheduleSpec, totalSteps: number): Schedule {
+  if (typeof s === 'number') return { kind: 'constant', value: s };
+  const fields = SCHEDULES[s.kind] as Record<string, ScheduleField>;
+  const out: Record<string, unknown> = { ...s };
+  for (const [f, type] of Object.entries(fields)) if (type === 'span' && out[f] === undefined) out[f] = totalSteps;
+  return out as Schedule;
+}
+
+/** True when the schedule is 1 at every step (an α that never weights the KD term). */
+export function alwaysOne(s: Schedule): boolean {
+  switch (s.kind) {
+    case 'constant': return s.value === 1;
+    case 'linear': return s.start === 1 && s.end === 1;
+    case 'wsd': return s.initial === 1 && s.peak === 1 && s.final === 1;
+  }
+}
 
 function lerp(a: number, b: number, t: number): number { return a + (b - a) * t; }
 

@@ -1,6 +1,7 @@
 // The one interface every compute backend implements: a small closed set of ops, each a
 // forward/backward pair over Float32Array views. Code outside src/engine imports only this file
-// (and tensor.ts / select.ts); it never reaches into ref/ or native/ directly.
+// (and loss-kinds.ts, select.ts, rope-tables.ts, rng.ts, profile-backend.ts); it never reaches
+// into ref/ or native/ directly (cli/doctor.ts aside, which reports on the addon itself).
 //
 // Dimension letters (defined once, as in llm.c): B batch, T time (sequence), C channels,
 // V vocabulary, NH query heads, NKV key/value heads, HS head size, N rows (B*T, flattened),
@@ -12,6 +13,8 @@
 // - All arrays are contiguous row-major; a caller passes `subarray` views, never copies.
 // - Ops do not allocate per call on the native backend; scratch comes from the caller or from
 //   buffers the backend sized once.
+
+import type { Divergence, FusedDivergence, TailMode, TeacherFormName } from './loss-kinds.js';
 
 export type F32 = Float32Array;
 export type I32 = Int32Array;
@@ -150,6 +153,22 @@ export interface Backend extends BackendInfo {
    */
   gemmBf16(c: F32, a: F32, w: Bf16Weight, M: number, N: number, beta: number): void;
 
+  // ---------------------------------------------------------------- KD term (unfused)
+  /**
+   * The KD term of distillation over rows of logits: the per-element divergence terms of
+   * DIVERGENCES (loss-kinds.ts) summed over each row's support, walked with an online
+   * log-sum-exp (no (N,V) probability array). student (N,V) logits, teacher rows (dense (N,V)
+   * or sparse top-k), targets (N) i32 or null (no row masked) ->
+   *   rowLosses (N): per-row KD (× T² when scaleT2; 0 on rows whose target is ignoreIndex),
+   *   dStudent (N,V) or null (forward only): gradScale · d(mean over unmasked rows)/dz,
+   *   OVERWRITTEN (masked rows 0), or ADDED TO when accumulate (the one exception to the
+   *   activation-gradient rule: the α mix sums the CE and KD gradients into one buffer).
+   * Returns the mean over unmasked rows (0 when none) and their count. 'mse' takes dense rows
+   * only. Throws on bad sizes and malformed sparse rows (ids out of range or repeated, tail < 0,
+   * mass != 1 for tail modes bucket/uniform).
+   */
+  kdForwardBackward(args: KdArgs): LossResult;
+
   // ---------------------------------------------------------------- fused output head + loss
   /**
    * The output layer and the distillation loss in one op, walking rows in chunks so no (N,V)
@@ -160,41 +179,75 @@ export interface Backend extends BackendInfo {
    *   rowCe (N), rowKd (N) per-row values (KD × T² when scaleT2; 0 on masked rows),
    *   dHidden (N,C) OVERWRITTEN, dWeight (V,C) ACCUMULATED, both the gradient of
    *   gradScale · (α·mean CE + (1−α)·mean KD) over the unmasked rows.
-   * Same values as logits + distillLossForwardBackward (src/distill) + the two GEMMs. Throws
+   * Same values as the head GEMM + crossEntropy* + kdForwardBackward + the two GEMMs (ref/head-loss.ts
+   * composes exactly that). One argument object, checked once by the backend. Throws
    * EngineError/RangeError on bad sizes, targets outside [0,V) that are not ignoreIndex, and
    * sparse rows that are malformed (ids out of range or repeated, tail < 0, mass != 1).
    */
-  headLossForwardBackward(dHidden: F32, dWeight: F32, rowCe: F32, rowKd: F32, hidden: F32, weight: F32,
-                          teacher: HeadLossTeacher, targets: I32, N: number, V: number, C: number,
-                          options: HeadLossOptions): HeadLossResult;
+  headLossForwardBackward(args: HeadLossArgs): HeadLossResult;
 }
 
 /** A weight packed by Backend.packBf16: (N,K) in bf16, `layout` names the backend path that
  *  packed it (data is only meaningful to that path). */
 export interface Bf16Weight { readonly N: number; readonly K: number; readonly layout: string; readonly data: Uint16Array }
 
-// ---------------------------------------------------------------- fused head + loss types
-/** The KD divergences the fused head loss computes (the probability ones of src/distill; 'mse'
- *  on logits is not fused: callers fall back to logits + distillLossForwardBackward). */
-export type HeadLossDivergence =
-  | { kind: 'forward-kl' } | { kind: 'reverse-kl' } | { kind: 'soft-ce' } | { kind: 'tvd' }
-  | { kind: 'jsd'; beta: number }
-  | { kind: 'skew-forward-kl'; lambda: number } | { kind: 'skew-reverse-kl'; lambda: number };
+// ---------------------------------------------------------------- loss op types
+/** The ignoreIndex a recipe and the model's own loss use unless told otherwise: never a token id. */
+export const DEFAULT_IGNORE_INDEX = -1;
 
-/** How a sparse teacher's mass outside its kept ids is matched (see src/distill/kd-sparse.ts). */
-export type HeadLossTailMode = 'ignore' | 'bucket' | 'uniform';
-
-/** The teacher side of the fused head loss, by form. */
-export type HeadLossTeacher =
+/** The teacher side of the loss ops, by form (TEACHER_FORMS in loss-kinds.ts). */
+export type LossTeacher =
   | { kind: 'none' }                                   // hard labels only: KD is 0
   | { kind: 'logits'; logits: F32 }                    // (N,V) raw logits, divided by T
   | { kind: 'logprobs'; logProbs: F32 }                // (N,V) processed log-probs, used as given
   /** Teacher final hidden (N,Ct) and head (Vt,Ct), Vt >= V (a padded head: only rows [0,V) are
    *  used). Its logits hidden·head[0:V]ᵀ are made chunk by chunk, divided by T; with weightBf16
-   *  (the head packed by this backend's packBf16) by gemmBf16 instead. */
+   *  (the head packed by this backend's packBf16) by gemmBf16 instead. Fused op only. */
   | { kind: 'hidden'; hidden: F32; weight: F32; C: number; weightBf16?: Bf16Weight }
-  /** ids (N,k) i32 (-1 = empty slot), logProbs (N,k), tail (N): the src/distill SparseTeacher. */
-  | { kind: 'sparse'; ids: I32; logProbs: F32; tail: F32; k: number; tailMode: HeadLossTailMode };
+  /** ids (N,k) i32 (-1 = empty slot), logProbs (N,k), tail (N): top-k rows and the mass outside. */
+  | { kind: 'sparse'; ids: I32; logProbs: F32; tail: F32; k: number; tailMode: TailMode };
+
+/** Compile-time check: the union above names exactly the forms of TEACHER_FORMS. */
+type SameNames<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const teacherFormsMatch: SameNames<LossTeacher['kind'], TeacherFormName> = true;
+void teacherFormsMatch;
+
+/** The teacher rows the fused head loss takes: every form. */
+export type HeadLossTeacher = LossTeacher;
+/** The teacher rows the KD term takes: those that hold a distribution per row. */
+export type KdTeacher = Extract<LossTeacher, { kind: 'logits' | 'logprobs' | 'sparse' }>;
+/** The KD divergences the fused head loss computes ('mse' on logits is not fused). */
+export type HeadLossDivergence = FusedDivergence;
+
+/** Means over the unmasked rows (0 when every row is masked) and that count. */
+export interface LossResult { loss: number; count: number }
+
+export interface KdArgs {
+  /** (N,V) gradient out, or null for the forward only. */
+  dStudent: F32 | null;
+  /** (N) per-row KD. */
+  rowLosses: F32;
+  /** (N,V) student logits. */
+  student: F32;
+  teacher: KdTeacher;
+  /** (N) i32; rows equal to ignoreIndex are masked. null: no row masked. */
+  targets: I32 | null;
+  N: number;
+  V: number;
+  divergence: Divergence;
+  /** Student (and raw teacher logits) divided by T (> 0); log-prob and sparse rows are taken as given. */
+  temperature: number;
+  /** Multiply the loss and gradient by T². */
+  scaleT2: boolean;
+  ignoreIndex: number;
+  /** Multiplies the gradient (not the reported loss). */
+  gradScale: number;
+  /** Add the gradient into dStudent instead of overwriting it. */
+  accumulate: boolean;
+  /** ref only: vocabulary chunk of the online log-sum-exp walk (default 4096); any value gives
+   *  the same result up to rounding, tests set it to cover partial chunks. */
+  chunk?: number;
+}
 
 export interface HeadLossOptions {
   /** Weight of the hard-label CE in [0,1]; 1−α goes to KD. */
@@ -211,6 +264,13 @@ export interface HeadLossOptions {
   /** Rows per chunk (default: about 8M logits per chunk, at least 16 rows). Any value gives the
    *  same result up to rounding; tests set it to cover partial chunks. */
   chunkRows?: number;
+}
+
+/** The fused op's one argument: arrays and sizes (shapes in Backend.headLossForwardBackward) and the options. */
+export interface HeadLossArgs extends HeadLossOptions {
+  dHidden: F32; dWeight: F32; rowCe: F32; rowKd: F32;
+  hidden: F32; weight: F32; teacher: HeadLossTeacher; targets: I32;
+  N: number; V: number; C: number;
 }
 
 /** Means over the unmasked rows (0 when every row is masked) and that count. */

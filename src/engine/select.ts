@@ -3,7 +3,7 @@
 
 import type { Backend } from './backend.js';
 import { createRefBackend } from './ref/index.js';
-import { loadNativeBackend, nativeLoadError } from './native/index.js';
+import { loadNativeAddon, loadNativeBackend, nativeLoadError } from './native/index.js';
 
 export type BackendName = 'ref' | 'native';
 
@@ -13,6 +13,11 @@ export function availableBackends(): Backend[] {
   const native = loadNativeBackend();
   if (native) out.push(native);
   return out;
+}
+
+/** The compiler the native engine was built with (null when it is not loaded), for run records. */
+export function nativeCompiler(): string | null {
+  return loadNativeAddon()?.info().compiler ?? null;
 }
 
 let warned = false;

@@ -5,7 +5,7 @@
 import { loadTokenizer, type Tokenizer } from '../data/index.js';
 import { type LoadedCheckpoint, loadCheckpoint } from '../io/load-model.js';
 import { createModel, type Model } from '../model/index.js';
-import { EvalError } from './perplexity.js';
+import { EvalError } from './errors.js';
 
 export interface ModelAndTokenizer {
   checkpoint: LoadedCheckpoint;

@@ -39,8 +39,8 @@ const tokens = corpusSplit(`${DATA}/tinystories/stories.txt`, tokenizer, 'val');
 for (const be of availableBackends()) {
   // ref scores ~400 tokens/s on this machine: 4 windows there, the whole split on native.
   const maxWindows = be.name === 'ref' ? 4 : undefined;
-  test(`stories260K val loss on ${be.name} matches PyTorch within 1e-4 (${maxWindows ?? 'all'} windows)`, () => {
-    const r = evaluatePerplexity(be, model, tokens, { seqLen: refJson.seqLen, maxWindows });
+  test(`stories260K val loss on ${be.name} matches PyTorch within 1e-4 (${maxWindows ?? 'all'} windows)`, async () => {
+    const r = await evaluatePerplexity(be, model, tokens, { seqLen: refJson.seqLen, maxWindows });
     const want = maxWindows ? refJson.firstWindowsLoss[String(maxWindows)] : refJson.meanLoss;
     assert.equal(r.windows, maxWindows ?? refJson.windows);
     assert.equal(r.tokensScored, r.windows * refJson.seqLen);
@@ -49,17 +49,17 @@ for (const be of availableBackends()) {
   });
 }
 
-test('maxWindows scores exactly the first windows: a batch boundary does not change the figure', () => {
+test('maxWindows scores exactly the first windows: a batch boundary does not change the figure', async () => {
   // Windows 1..4 scored as batches of 3 + 1 equal the reference's firstWindowsLoss["4"].
   const be = availableBackends().at(-1)!;
-  const r = evaluatePerplexity(be, model, tokens, { seqLen: refJson.seqLen, maxWindows: 4, batchSize: 3 });
+  const r = await evaluatePerplexity(be, model, tokens, { seqLen: refJson.seqLen, maxWindows: 4, batchSize: 3 });
   assert.equal(r.windows, 4);
   assert.ok(relDiff(r.meanLoss, refJson.firstWindowsLoss['4']) <= 1e-4, `loss ${r.meanLoss}`);
 });
 
-test('evaluatePerplexity refuses too few tokens, a window beyond the context, and foreign ids', () => {
+test('evaluatePerplexity refuses too few tokens, a window beyond the context, and foreign ids', async () => {
   const be = availableBackends()[0];
-  assert.throws(() => evaluatePerplexity(be, model, tokens.subarray(0, 100), { seqLen: 256 }), /100 tokens make no window of 256 inputs \+ 256 targets; need at least 257 tokens/);
-  assert.throws(() => evaluatePerplexity(be, model, tokens, { seqLen: 513 }), EvalError);
-  assert.throws(() => evaluatePerplexity(be, model, Int32Array.from([1, 2, 600]), { seqLen: 2 }), /token 600 at position 2 is outside the model's vocabulary \[0, 512\)/);
+  await assert.rejects(() => evaluatePerplexity(be, model, tokens.subarray(0, 100), { seqLen: 256 }), /100 tokens make no window of 256 inputs \+ 256 targets; need at least 257 tokens/);
+  await assert.rejects(() => evaluatePerplexity(be, model, tokens, { seqLen: 513 }), EvalError);
+  await assert.rejects(() => evaluatePerplexity(be, model, Int32Array.from([1, 2, 600]), { seqLen: 2 }), /token 600 at position 2 is outside the model's vocabulary \[0, 512\)/);
 });

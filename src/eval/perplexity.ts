@@ -1,5 +1,6 @@
-// Mean next-token loss and perplexity of a model over a token stream, cut into non-overlapping
-// windows by src/data's evalWindows. Windowing (shared with scripts/ref-eval-stories260k.py):
+// Mean next-token loss and perplexity of a model over a token stream (`distill eval`): the
+// arguments checked, then the one validation loss of distill-eval.ts over non-overlapping
+// windows of src/data's evalWindows. Windowing (shared with scripts/ref-eval-stories260k.py):
 //   N tokens, T = seqLen, W = floor((N - 1) / T) windows (capped by maxWindows);
 //   window i: inputs tokens[i*T .. i*T+T-1], targets tokens[i*T+1 .. i*T+T];
 //   the tail with fewer than T targets is DROPPED; loss = mean over all W*T targets, in nats.
@@ -7,15 +8,12 @@
 // It does not tokenize or read files; callers pass token ids (see corpusSplit below for text).
 
 import type { Backend } from '../engine/backend.js';
-import { evalWindowCount, evalWindows, tokenizeCorpus, type TokenStream, type Tokenizer } from '../data/index.js';
-import { createActivations, lossOnly, type Model } from '../model/index.js';
+import { evalWindowCount, tokenizeCorpus, type TokenStream, type Tokenizer } from '../data/index.js';
+import { createActivations, type Model } from '../model/index.js';
+import { createEvalScratch, evaluateStudent } from './distill-eval.js';
+import { EvalError } from './errors.js';
 
-export class EvalError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'EvalError';
-  }
-}
+export { EvalError } from './errors.js';
 
 export interface PerplexityOptions {
   /** T: tokens per window (inputs), at most the model's maxSeqLen. */
@@ -54,7 +52,7 @@ export function corpusSplit(path: string, tok: Tokenizer, split: SplitName): Uin
 }
 
 /** Scores `tokens` window by window (see the file header for the exact definition). */
-export function evaluatePerplexity(be: Backend, model: Model, tokens: TokenStream, opts: PerplexityOptions): PerplexityResult {
+export async function evaluatePerplexity(be: Backend, model: Model, tokens: TokenStream, opts: PerplexityOptions): Promise<PerplexityResult> {
   const T = opts.seqLen;
   const c = model.config;
   if (!Number.isInteger(T) || T < 1 || T > c.maxSeqLen) throw new EvalError(`seqLen must be an integer in [1, ${c.maxSeqLen}] (the model's context), got ${T}`);
@@ -65,25 +63,11 @@ export function evaluatePerplexity(be: Backend, model: Model, tokens: TokenStrea
   let W = evalWindowCount(tokens.length, T);
   if (W === 0) throw new EvalError(`${tokens.length} tokens make no window of ${T} inputs + ${T} targets; need at least ${T + 1} tokens (lower --seq-len or give more text)`);
   if (opts.maxWindows !== undefined) W = Math.min(W, opts.maxWindows);
-  const Bmax = Math.max(1, Math.min(opts.batchSize ?? 8, W));
-  const acts = createActivations(c, Bmax, T, { training: true });
-  const inputs = new Int32Array(Bmax * T), targets = new Int32Array(Bmax * T);
-  let sum = 0, done = 0;
-  const t0 = process.hrtime.bigint();
-  for (const batch of evalWindows(tokens, Bmax, T, 'evaluation tokens')) {
-    const B = Math.min(batch.rows, W - done);
-    for (let b = 0; b < B; b++) {
-      const row = batch.data.subarray(b * (T + 1), (b + 1) * (T + 1));
-      inputs.set(row.subarray(0, T), b * T);
-      targets.set(row.subarray(1), b * T);
-    }
-    const r = lossOnly(be, model, acts, inputs.subarray(0, B * T), targets.subarray(0, B * T), B, T);
-    sum += r.loss * r.count;
-    done += B;
-    if (done >= W) break;
-  }
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const scored = W * T;
-  const meanLoss = sum / scored;
-  return { meanLoss, perplexity: Math.exp(meanLoss), windows: W, seqLen: T, tokensScored: scored, seconds, tokensPerSecond: scored / Math.max(seconds, 1e-9) };
+  const B = Math.max(1, Math.min(opts.batchSize ?? 8, W));
+  const acts = createActivations(c, B, T, { training: false, allLogits: true });
+  const r = await evaluateStudent(be, model, acts, null, { tokens, split: 'val', what: 'evaluation tokens' }, B, T, createEvalScratch(B, T), W);
+  return {
+    meanLoss: r.valLoss, perplexity: Math.exp(r.valLoss), windows: r.windows, seqLen: T, tokensScored: r.tokens,
+    seconds: r.seconds, tokensPerSecond: r.tokens / Math.max(r.seconds, 1e-9),
+  };
 }

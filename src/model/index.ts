@@ -10,6 +10,6 @@ export { type Activations, type ActivationOptions, type LayerActs, createActivat
 export { type KvCache, createKvCache, resetKvCacheInPlace } from './kv-cache.js';
 export { type ForwardOptions, forward, forwardToHidden, headParamName } from './forward.js';
 export { backward, backwardFromHidden } from './backward.js';
-export { type LossResult, lossAndGrad, lossOnly } from './loss.js';
+export { type LossResult, lossAndGrad } from './loss.js';
 export { type SamplingOptions, type SamplerScratch, argmax, createSamplerScratch, sampleToken, validateSampling } from './sampling.js';
 export { type GenerateOptions, type GenerateResult, type GenerationState, createGenerationState, generate } from './generate.js';

@@ -3,28 +3,33 @@
 // string). Every default says why it is what it is. This file only describes; loading,
 // overrides and file checks live in load.ts.
 import { z } from 'zod';
+import { DEFAULT_IGNORE_INDEX } from '../engine/backend.js';
+import { DIVERGENCES, TAIL_MODES, namesOf, type Divergence } from '../engine/loss-kinds.js';
+import { SCHEDULES, type ScheduleField, type ScheduleSpec } from '../distill/schedules.js';
+import type { TeacherSpec } from '../teacher/open-teacher.js';
 
 const pos = z.number().positive();
 const posInt = z.number().int().positive();
 const frac = z.number().min(0).max(1);
 
-/** A scalar over training steps (α, or the KD temperature). A bare number means constant.
- *  The shapes are those of src/distill/schedules.ts, which evaluates them. */
+/** A zod field for each schedule field type of src/distill/schedules.ts (span: optional here,
+ *  the run's length when left out). */
+const SCHEDULE_FIELD: Record<ScheduleField, z.ZodType> = {
+  value: z.number(),
+  count: z.number().int().min(0),
+  span: posInt.optional(),
+};
+
+/** A scalar over training steps (α, or the KD temperature). A bare number means constant. The
+ *  kinds and their fields are SCHEDULES of src/distill/schedules.ts, which evaluates them. */
 export const Schedule = z.union([
   z.number(),
-  z.discriminatedUnion('kind', [
-    z.strictObject({ kind: z.literal('constant'), value: z.number() }),
-    // Linear from `start` at step 0 to `end` at `steps` (default: the whole run), then held.
-    z.strictObject({ kind: z.literal('linear'), start: z.number(), end: z.number(), steps: posInt.optional() }),
-    // Warmup-stable-decay (MiniCPM's shape, applied to a loss weight): initial → peak over
-    // warmupSteps, held stableSteps, → final over decaySteps.
-    z.strictObject({
-      kind: z.literal('wsd'), initial: z.number(), peak: z.number(), final: z.number(),
-      warmupSteps: z.number().int().min(0), stableSteps: z.number().int().min(0), decaySteps: z.number().int().min(0),
-    }),
-  ]),
-], { error: 'expected a number, or a schedule {kind: constant | linear | wsd, ...}' });
-export type Schedule = z.infer<typeof Schedule>;
+  z.discriminatedUnion('kind', Object.entries(SCHEDULES).map(([kind, fields]) => z.strictObject({
+    kind: z.literal(kind),
+    ...Object.fromEntries(Object.entries(fields).map(([f, type]) => [f, SCHEDULE_FIELD[type as ScheduleField]])),
+  })) as unknown as [z.ZodObject, ...z.ZodObject[]]),
+], { error: `expected a number, or a schedule {kind: ${Object.keys(SCHEDULES).join(' | ')}, ...}` }) as unknown as z.ZodType<ScheduleSpec>;
+export type Schedule = ScheduleSpec;
 
 export const Data = z.strictObject({
   /** Corpus file: paragraphs separated by blank lines (text) or one JSON object per line (jsonl). */
@@ -52,6 +57,10 @@ export const Teacher = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('store'), path: z.string().min(1), expect: z.string().min(1).optional() }),
 ]);
 
+/** Compile-time check: what the schema accepts is what src/teacher's openTeacher opens. */
+const teacherSpecMatches: z.infer<typeof Teacher> extends TeacherSpec ? true : never = true;
+void teacherSpecMatches;
+
 const Arch = {
   family: z.enum(['llama', 'gpt2']).default('llama'), // llama matches the stories260K teacher
   dim: posInt,
@@ -73,24 +82,21 @@ export const Student = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('checkpoint'), path: z.string().min(1) }),
 ]);
 
-export const KdLoss = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('forward-kl') }),
-  z.strictObject({ kind: z.literal('reverse-kl') }),
-  // Generalized JSD of GKD: β=0 is forward KL, β=1 reverse KL.
-  z.strictObject({ kind: z.literal('jsd'), beta: frac.default(0.5) }), // 0.5: the symmetric JSD
-  z.strictObject({ kind: z.literal('skew-forward-kl'), lambda: frac.default(0.1) }), // DistiLLM's choice
-  z.strictObject({ kind: z.literal('skew-reverse-kl'), lambda: frac.default(0.1) }), // DistiLLM's choice
-  z.strictObject({ kind: z.literal('tvd') }),
-  z.strictObject({ kind: z.literal('mse') }),
-  z.strictObject({ kind: z.literal('soft-ce') }),
-]);
+/** The KD divergence: one strict object per entry of DIVERGENCES (src/engine/loss-kinds.ts), its
+ *  parameter (if any) in [0,1] with the table's default. */
+export const KdLoss = z.discriminatedUnion('kind', DIVERGENCES.map((d) => z.strictObject({
+  kind: z.literal(d.name),
+  ...(d.param ? { [d.param.key]: frac.default(d.param.default) } : {}),
+})) as unknown as [z.ZodObject, ...z.ZodObject[]]) as unknown as z.ZodType<Divergence, DivergenceInput>;
+/** A divergence as a recipe writes it: its parameter may be left out (the table's default). */
+type DivergenceInput = { [D in Divergence as D['kind']]: { kind: D['kind'] } & Partial<Omit<D, 'kind'>> }[Divergence['kind']];
 
 export const TeacherProcessing = z.strictObject({
   clip: pos.optional(), // clamp teacher logits to ±clip; off by default (no distortion)
   labelSmoothing: frac.default(0), // off: the teacher's distribution is already soft
   topP: z.number().gt(0).max(1).default(1), // 1 = no nucleus truncation
   topK: posInt.optional(), // no top-k truncation unless asked
-  tail: z.enum(['ignore', 'bucket', 'uniform']).default('bucket'), // keeps dropped mass honest
+  tail: z.enum(namesOf(TAIL_MODES)).default('bucket'), // keeps dropped mass honest
 });
 
 export const Loss = z.strictObject({
@@ -100,7 +106,7 @@ export const Loss = z.strictObject({
   temperature: Schedule.default(1), // T=1 beat T=2 in the PyTorch reference on this data
   scaleT2: z.boolean().default(true), // keeps KD gradients comparable across T (Hinton et al.)
   teacher: TeacherProcessing.default({ labelSmoothing: 0, topP: 1, tail: 'bucket' }),
-  ignoreIndex: z.number().int().default(-1), // never a real token id
+  ignoreIndex: z.number().int().default(DEFAULT_IGNORE_INDEX), // -1: never a real token id
 });
 
 export const LrSchedule = z.discriminatedUnion('kind', [
@@ -161,7 +167,7 @@ export const Recipe = z.strictObject({
   student: Student,
   loss: Loss.default({
     alpha: 0.5, kd: { kind: 'forward-kl' }, temperature: 1, scaleT2: true,
-    teacher: { labelSmoothing: 0, topP: 1, tail: 'bucket' }, ignoreIndex: -1,
+    teacher: { labelSmoothing: 0, topP: 1, tail: 'bucket' }, ignoreIndex: DEFAULT_IGNORE_INDEX,
   }),
   train: Train,
   eval: Eval.default({ every: 50, samples: { prompts: ['Once upon a time'], maxTokens: 48, temperature: 0 } }),

@@ -1,11 +1,14 @@
-// A teacher read from an offline store (src/store/): training rows come from the stored
-// positions of each window (TeacherStep asks rowsAt with the batcher's offsets), and logits()
-// serves the validation windows, located by content, as dense logits of the stored distribution.
-// It runs no model; a store is refused when its tokenizer, vocabulary or corpus differ from the run's.
+// A teacher read from an offline store (src/store/): the rows `distill cache` stored for each
+// corpus position, found by the windows' split and offsets, as sparse rows re-tempered to the
+// temperature asked for, or spread into dense logits for a caller that takes only those. It runs
+// no model and scores no new text; a store is refused when its tokenizer, vocabulary, corpus or
+// teacher differ from the run's, or when the run asks for processing its truncation fixed.
 import type { TokenStream } from '../data/batcher.js';
-import type { TeacherRows, TailMode } from '../distill/index.js';
+import { loadCheckpoint } from '../io/load-model.js';
+import { corpusIdentity } from '../store/identity.js';
 import { StoreReader } from '../store/store-reader.js';
-import { type Teacher, TeacherError } from './teacher.js';
+import { teacherIdentity } from './model-identity.js';
+import { checkRequest, type Teacher, type TeacherOutput, type TeacherRequest, TeacherError } from './teacher.js';
 
 export interface StoreExpectations {
   tokenizerIdentity: string;
@@ -17,22 +20,30 @@ export interface StoreExpectations {
   teacherSource?: string;
 }
 
+/** The teacher-logit processing a run asks for (recipe loss.teacher), as far as a store cares. */
+export interface ProcessingAsked { topP: number; topK?: number; clip?: number; labelSmoothing: number }
+
 /** Logit given to ids a sparse row does not hold and whose tail is 0: exp() of it is 0 in f64. */
 const ABSENT_LOGIT = -1e4;
 
 export class StoreTeacher implements Teacher {
   readonly vocabSize: number;
   readonly description: string;
+  readonly identity: string;
+  readonly tokenizerIdentity: string;
   /** Stored rows exist for every position, whatever the window length. */
   readonly maxSeqLen = Number.MAX_SAFE_INTEGER;
+  readonly scoresAnyText = false;
+  readonly canGenerate = false;
+  readonly params = null;
+  readonly localModel = null;
   readonly reader: StoreReader;
   private ids = new Int32Array(0);
   private logProbs = new Float32Array(0);
   private tail = new Float32Array(0);
   private dense = new Float32Array(0);
-  private cursor = 0;
 
-  constructor(readonly dir: string, private readonly val: TokenStream, expect: StoreExpectations) {
+  constructor(readonly dir: string, private readonly corpus: { train: TokenStream; val: TokenStream }, expect: StoreExpectations) {
     this.reader = new StoreReader(dir);
     const s = this.reader.manifest.settings;
     if (s.tokenizerIdentity !== expect.tokenizerIdentity) {
@@ -52,35 +63,51 @@ export class StoreTeacher implements Teacher {
       throw new TeacherError(`teacher store ${dir} is incomplete: ${missing.length} of ${this.reader.manifest.shards.length} shards missing (first: ${missing[0].file}); finish it with \`distill cache\` (same settings, --out ${dir})`);
     }
     this.vocabSize = s.vocabSize;
+    this.identity = s.teacherIdentity;
+    this.tokenizerIdentity = s.tokenizerIdentity;
     this.description = `store ${dir} (k=${s.k}, p=${s.topP}, ${s.encoding}) of ${s.teacherDescription}`;
   }
 
-  private ensure(N: number): void {
-    const k = this.reader.k;
-    if (this.tail.length >= N) return;
-    this.ids = new Int32Array(N * k);
-    this.logProbs = new Float32Array(N * k);
-    this.tail = new Float32Array(N);
+  async predict(req: TeacherRequest): Promise<TeacherOutput> {
+    checkRequest(this, req, Number.MAX_SAFE_INTEGER);
+    const { B, T } = req, N = B * T, k = this.reader.k;
+    if (req.V !== this.vocabSize) throw new TeacherError(`teacher store ${this.dir} holds rows over ${this.vocabSize} ids, ${req.V} were asked for`);
+    this.read(req);
+    this.retemper(N, req.temperature);
+    for (const form of req.accept) {
+      if (form === 'sparse') {
+        return { kind: 'sparse', k, ids: this.ids.subarray(0, N * k), logProbs: this.logProbs.subarray(0, N * k), tail: this.tail.subarray(0, N) };
+      }
+      if (form === 'logits') return { kind: 'logits', logits: this.densify(N) };
+    }
+    throw new TeacherError(`teacher store ${this.dir} gives sparse rows or logits, the caller accepts only ${req.accept.join(', ')}`);
+  }
+
+  /** The stored rows of the request's windows, after checking they hold the tokens asked for. */
+  private read(req: TeacherRequest): void {
+    const { B, T, tokens, offsets, split } = req, N = B * T, k = this.reader.k;
+    if (this.tail.length < N) {
+      this.ids = new Int32Array(N * k);
+      this.logProbs = new Float32Array(N * k);
+      this.tail = new Float32Array(N);
+    }
+    const stream = split === 'train' ? this.corpus.train : this.corpus.val;
+    const base = this.reader.splitStart(split), n = this.reader.splitLength(split);
+    for (let b = 0; b < B; b++) {
+      const o = offsets[b];
+      if (!(o >= 0 && o + T <= n)) throw new TeacherError(`teacher store ${this.dir}: window at ${split} position ${o} of length ${T} is outside the stored ${n} positions`);
+      for (let t = 0; t < T; t++) {
+        if (stream[o + t] !== tokens[b * T + t]) throw new TeacherError(`teacher store ${this.dir}: window ${b} does not hold the ${split} tokens at position ${o}; an offline teacher serves only the windows of the corpus it was cached from`);
+      }
+      this.reader.readRows(this.ids, this.logProbs, this.tail, b * T, base + o, T);
+    }
   }
 
   /**
-   * Sparse rows for B training windows of T inputs starting at train-split positions offsets (B),
-   * at `temperature`: as stored when it equals the store's; otherwise re-tempered after
-   * truncation (kept log-probs × T_store/T, the tail spread evenly over the ids not kept) and renormalized.
+   * Re-tempers N rows from the store's temperature to `temperature` after truncation (kept
+   * log-probs × T_store/T, the tail spread evenly over the ids not kept), renormalized; a no-op
+   * at the store's own temperature.
    */
-  rowsAt(offsets: Int32Array, B: number, T: number, temperature: number, tailMode: TailMode): TeacherRows {
-    const N = B * T, k = this.reader.k;
-    this.ensure(N);
-    const base = this.reader.splitStart('train'), n = this.reader.splitLength('train');
-    for (let b = 0; b < B; b++) {
-      const o = offsets[b];
-      if (!(o >= 0 && o + T <= n)) throw new TeacherError(`teacher store ${this.dir}: window at train position ${o} of length ${T} is outside the stored ${n} positions`);
-      this.reader.readRows(this.ids, this.logProbs, this.tail, b * T, base + o, T);
-    }
-    this.retemper(N, temperature);
-    return { kind: 'sparse', k, tailMode, ids: this.ids.subarray(0, N * k), logProbs: this.logProbs.subarray(0, N * k), tail: this.tail.subarray(0, N) };
-  }
-
   private retemper(N: number, temperature: number): void {
     const s = this.reader.manifest.settings, k = s.k, V = s.vocabSize;
     if (temperature === s.temperature) return;
@@ -100,31 +127,10 @@ export class StoreTeacher implements Teacher {
     }
   }
 
-  /**
-   * Dense (B*T, V) logits for validation windows (window w = val[w*T .. w*T+T), as evalWindows
-   * walks them): the stored distribution at T = 1, ids outside the row sharing the tail evenly.
-   * Rows are matched to windows by their tokens; anything else is refused.
-   */
-  logits(tokens: Int32Array, B: number, T: number): Float32Array {
-    const V = this.vocabSize, k = this.reader.k, N = B * T;
-    this.ensure(N);
+  /** The N rows as dense (N,V) logits of the stored distribution: ids outside a row share its tail evenly. */
+  private densify(N: number): Float32Array {
+    const V = this.vocabSize, k = this.reader.k;
     if (this.dense.length < N * V) this.dense = new Float32Array(N * V);
-    const matches = (w: number, b: number) => {
-      if ((w + 1) * T > this.val.length) return false;
-      for (let t = 0; t < T; t++) if (this.val[w * T + t] !== tokens[b * T + t]) return false;
-      return true;
-    };
-    const base = this.reader.splitStart('val');
-    for (let b = 0; b < B; b++) {
-      let w = this.cursor;
-      if (!matches(w, b)) {
-        w = 0;
-        if (!matches(w, b)) throw new TeacherError(`teacher store ${this.dir}: logits() serves only validation windows at multiples of T (as evaluation walks them); row ${b} is not one — an offline teacher cannot score new text`);
-      }
-      this.reader.readRows(this.ids, this.logProbs, this.tail, b * T, base + w * T, T);
-      this.cursor = w + 1;
-    }
-    this.retemper(N, 1);
     for (let i = 0; i < N; i++) {
       let m = 0;
       while (m < k && this.ids[i * k + m] >= 0) m++;
@@ -134,4 +140,36 @@ export class StoreTeacher implements Teacher {
     }
     return this.dense.subarray(0, N * V);
   }
+}
+
+/**
+ * Opens the store `teacher: {kind: store, path, expect?}` names, with every check a run needs:
+ * same tokenizer, vocabulary and token stream as the run, made by the expected teacher when one is
+ * named, and no processing asked that its truncation fixed when it was cached.
+ */
+export function openStoreTeacher(spec: { path: string; expect?: string }, ctx: {
+  tokenizer: { identity(): string; source: string; vocabSize: number };
+  corpus: { train: TokenStream; val: TokenStream };
+  processing: ProcessingAsked;
+  source: string;
+}): StoreTeacher {
+  const p = ctx.processing;
+  const fixed: string[] = [];
+  if (p.topP !== 1) fixed.push(`loss.teacher.topP (${p.topP})`);
+  if (p.topK !== undefined) fixed.push(`loss.teacher.topK (${p.topK})`);
+  if (p.clip !== undefined) fixed.push(`loss.teacher.clip (${p.clip})`);
+  if (p.labelSmoothing !== 0) fixed.push(`loss.teacher.labelSmoothing (${p.labelSmoothing})`);
+  if (fixed.length > 0) {
+    throw new TeacherError(`${ctx.source}: ${fixed.join(', ')} cannot apply to a stored teacher: its top-p/top-k were fixed by \`distill cache\` (--top-p/--k); remove these keys (loss.teacher.tail still applies)`);
+  }
+  let expect: { teacherIdentity: string; teacherSource: string } | undefined;
+  if (spec.expect !== undefined) {
+    const c = loadCheckpoint(spec.expect);
+    expect = { teacherIdentity: teacherIdentity(c.config, c.params), teacherSource: spec.expect };
+  }
+  const tok = ctx.tokenizer;
+  return new StoreTeacher(spec.path, ctx.corpus, {
+    tokenizerIdentity: tok.identity(), tokenizerSource: tok.source, vocabSize: tok.vocabSize,
+    corpusIdentity: corpusIdentity(ctx.corpus.train, ctx.corpus.val), ...expect,
+  });
 }

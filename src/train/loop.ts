@@ -4,7 +4,7 @@
 // It does not parse recipes or set up files (run.ts does).
 import type { Backend } from '../engine/backend.js';
 import { RandomWindowBatcher, type TokenStream } from '../data/batcher.js';
-import { scheduleValue, type KdDivergence, type Schedule } from '../distill/index.js';
+import { resolveSchedule, scheduleValue } from '../distill/index.js';
 import { createEvalScratch, evaluateStudent, type DistillEvalResult } from '../eval/distill-eval.js';
 import { createActivations, zeroGradsInPlace, type Model } from '../model/index.js';
 import { rss, type Monitor } from '../monitor/monitor.js';
@@ -13,6 +13,7 @@ import type { Teacher } from '../teacher/teacher.js';
 import { clipGradNormInPlace } from './grad-clip.js';
 import { learningRate } from './lr-schedule.js';
 import { AdamW } from './optimizer.js';
+import { RunError } from './errors.js';
 import { MicroStep } from './micro-step.js';
 import { loadLatestTrainState, saveTrainState, type TrainState } from './train-state.js';
 
@@ -20,8 +21,10 @@ export interface LoopInputs {
   be: Backend;
   recipe: Recipe;
   student: Model;
-  /** null: hard labels only. Also used for eval metrics when α is 1 throughout. */
+  /** Scores the student at evaluation; null: there is none. */
   teacher: Teacher | null;
+  /** Whether the loss uses the teacher (false for a baseline: run.ts isBaseline). */
+  useTeacher: boolean;
   train: TokenStream;
   val: TokenStream;
   runDir: string;
@@ -44,37 +47,17 @@ export interface LoopResult {
   timings: Record<string, number>;
 }
 
-/** A recipe schedule value (a bare number is constant) as the distill/ shape. */
-export function toSchedule(s: Recipe['loss']['alpha'], totalSteps: number): Schedule {
-  if (typeof s === 'number') return { kind: 'constant', value: s };
-  if (s.kind === 'linear') return { ...s, steps: s.steps ?? totalSteps };
-  return s;
-}
-
-export function toDivergence(kd: Recipe['loss']['kd']): KdDivergence {
-  return kd;
-}
-
-/** Never uses the teacher for the loss when α is 1 at every step (a hard-label twin). */
-function alphaAlwaysOne(s: Schedule): boolean {
-  switch (s.kind) {
-    case 'constant': return s.value === 1;
-    case 'linear': return s.start === 1 && s.end === 1;
-    case 'wsd': return s.initial === 1 && s.peak === 1 && s.final === 1;
-  }
-}
-
-export function runTrainingLoop(inp: LoopInputs): LoopResult {
+export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
   const { be, recipe, student, teacher, monitor } = inp;
   const tr = recipe.train;
   const steps = tr.steps;
   const Bm = tr.batchSize / tr.gradAccum;
   const T = tr.seqLen;
-  const alphaS = toSchedule(recipe.loss.alpha, steps);
-  const tempS = toSchedule(recipe.loss.temperature, steps);
-  const useTeacher = teacher !== null && !alphaAlwaysOne(alphaS);
+  const alphaS = resolveSchedule(recipe.loss.alpha, steps);
+  const tempS = resolveSchedule(recipe.loss.temperature, steps);
+  const useTeacher = inp.useTeacher && teacher !== null;
   const micro = new MicroStep(be, student, useTeacher ? teacher : null, {
-    divergence: toDivergence(recipe.loss.kd), scaleT2: recipe.loss.scaleT2,
+    divergence: recipe.loss.kd, scaleT2: recipe.loss.scaleT2,
     ignoreIndex: recipe.loss.ignoreIndex, teacher: recipe.loss.teacher,
   }, Bm, T);
   // Evaluation owns its activations: the fused training ones hold no logits.
@@ -97,9 +80,9 @@ export function runTrainingLoop(inp: LoopInputs): LoopResult {
   const allTimings = () => ({ ...micro.timings, ...timings });
   const clock = () => performance.now() / 1000;
   const history: StepRecord[] = [];
-  const evaluate = () => {
+  const evaluate = async () => {
     const t0 = clock();
-    const r = evaluateStudent(be, student, evalActs, teacher, inp.val, Bm, T, evalScratch, recipe.eval.maxWindows);
+    const r = await evaluateStudent(be, student, evalActs, teacher, { tokens: inp.val, split: 'val' }, Bm, T, evalScratch, recipe.eval.maxWindows);
     timings.eval += clock() - t0;
     return r;
   };
@@ -122,7 +105,7 @@ export function runTrainingLoop(inp: LoopInputs): LoopResult {
     for (let m = 0; m < tr.gradAccum; m++) {
       micro.setWindows(batcher.next(), batcher.offsets);
       state.draws++;
-      const r = micro.run(alpha, temperature, 1 / tr.gradAccum);
+      const r = await micro.run(alpha, temperature, 1 / tr.gradAccum);
       loss += r.loss; ce += r.ce; kd += r.kd;
     }
     loss /= tr.gradAccum; ce /= tr.gradAccum; kd /= tr.gradAccum;
@@ -133,7 +116,7 @@ export function runTrainingLoop(inp: LoopInputs): LoopResult {
     state.step = step + 1;
     state.tokens += tr.batchSize * T;
     history.push({ step: state.step, loss, ce, kd, lr, gradNorm });
-    if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${state.step}: loss is ${loss}; lower train.lr or raise train.clip`);
+    if (!Number.isFinite(loss)) throw new RunError(`training diverged at step ${state.step}: loss is ${loss}; lower train.lr or raise train.clip`);
 
     window.tokens += tr.batchSize * T; window.loss += loss; window.ce += ce; window.kd += kd; window.n++;
     if (state.step % recipe.monitor.logEvery === 0 || state.step === steps) {
@@ -155,7 +138,7 @@ export function runTrainingLoop(inp: LoopInputs): LoopResult {
       window = { t: clock(), tokens: 0, loss: 0, ce: 0, kd: 0, n: 0 };
     }
     if (recipe.eval.every > 0 && state.step % recipe.eval.every === 0 && state.step !== steps) {
-      logEval(state.step, evaluate());
+      logEval(state.step, await evaluate());
     }
     if (tr.checkpointEvery > 0 && state.step % tr.checkpointEvery === 0 && state.step !== steps) {
       saveTrainState(inp.runDir, student, opt, state);
@@ -163,7 +146,7 @@ export function runTrainingLoop(inp: LoopInputs): LoopResult {
     if (inp.stopAfterStep !== undefined && state.step >= inp.stopAfterStep) break;
   }
   const trainSeconds = clock() - runStart - timings.eval;
-  const finalEval = evaluate();
+  const finalEval = await evaluate();
   logEval(state.step, finalEval);
   saveTrainState(inp.runDir, student, opt, state);
   return {

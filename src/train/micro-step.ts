@@ -3,19 +3,22 @@
 // grads. Buffers are sized once. It does not draw batches, clip, step the optimizer or log.
 // Fused path (default): student forward to its final hidden, then Backend.headLossForwardBackward
 // (head GEMM + loss + head gradients, chunked over rows: no (N,V) array), then the backward from
-// the hidden. Unfused path (divergence 'mse', or fusedHead: false): full logits + src/distill.
+// the hidden. Unfused path (divergence 'mse', or fusedHead: false): full logits + src/distill's
+// α mix of the backend's CE and KD ops.
 import type { Backend, HeadLossDivergence, HeadLossTeacher } from '../engine/backend.js';
-import { distillLossForwardBackward, hardCeForwardBackward, type KdDivergence } from '../distill/index.js';
+import type { Divergence } from '../engine/loss-kinds.js';
+import { createDistillLossScratch, distillLossForwardBackward, type DistillLossScratch } from '../distill/index.js';
 import {
   backward, backwardFromHidden, createActivations, forward, forwardToHidden, grad, headParamName, param, type Activations, type Model,
 } from '../model/index.js';
+import { splitWindows } from '../data/batcher.js';
 import type { Recipe } from '../recipe/schema.js';
 import type { Teacher } from '../teacher/teacher.js';
 import { TeacherStep } from './teacher-step.js';
 
 /** The loss settings a micro-step needs (the recipe's `loss` block, minus schedules). */
 export interface MicroStepLoss {
-  divergence: KdDivergence;
+  divergence: Divergence;
   scaleT2: boolean;
   ignoreIndex: number;
   teacher: Recipe['loss']['teacher'];
@@ -46,6 +49,8 @@ export class MicroStep {
   private readonly fused: HeadLossDivergence | null;
   private readonly rowCe: Float32Array;
   private readonly rowKd: Float32Array;
+  /** The unfused loss's per-row scratch (empty when fused). */
+  private readonly lossScratch: DistillLossScratch;
   private readonly teacherStep: TeacherStep | null;
   private readonly N: number;
   private readonly V: number;
@@ -63,6 +68,7 @@ export class MicroStep {
     this.dLogits = new Float32Array(this.fused ? 0 : this.N * this.V);
     this.rowCe = new Float32Array(this.N);
     this.rowKd = new Float32Array(this.N);
+    this.lossScratch = createDistillLossScratch(this.fused ? 0 : this.N);
     this.inputs = new Int32Array(this.N);
     this.targets = new Int32Array(this.N);
     this.offsets = new Int32Array(B);
@@ -74,43 +80,37 @@ export class MicroStep {
   setWindows(windows: Int32Array, offsets?: Int32Array): void {
     const { B, T } = this;
     if (offsets) this.offsets.set(offsets.subarray(0, B)); else this.offsets.fill(0);
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) {
-        this.inputs[b * T + t] = windows[b * (T + 1) + t];
-        this.targets[b * T + t] = windows[b * (T + 1) + t + 1];
-      }
-    }
+    splitWindows(this.inputs, this.targets, windows, B, T);
   }
 
   /**
    * Forward and backward of the micro-batch set by setWindows. Gradients of
    * gradScale · (α·CE + (1−α)·KD) are ACCUMULATED into student.grads. With no teacher, α is 1.
+   * Awaits the teacher once; the rest runs synchronously.
    */
-  run(alpha: number, temperature: number, gradScale: number): MicroStepResult {
-    if (this.fused) return this.runFused(this.fused, alpha, temperature, gradScale);
-    const { be, student, trainActs: acts, N, V, timings, lossCfg } = this;
+  async run(alpha: number, temperature: number, gradScale: number): Promise<MicroStepResult> {
     const clock = () => performance.now() / 1000;
-    let t0 = clock();
-    const rows = this.teacherStep ? this.teacherStep.rows(this.inputs, this.offsets, this.B, this.T, temperature) : null;
+    const t0 = clock();
+    const teacher: HeadLossTeacher = this.teacherStep
+      ? await this.teacherStep.rows(this.inputs, this.offsets, this.B, this.T, temperature, this.fused !== null)
+      : { kind: 'none' };
+    this.timings.teacher += clock() - t0;
+    return this.fused ? this.runFused(this.fused, teacher, alpha, temperature, gradScale) : this.runUnfused(teacher, alpha, temperature, gradScale);
+  }
+
+  /** run() on the unfused path: full (N,V) logits, then src/distill's α mix. */
+  private runUnfused(teacher: HeadLossTeacher, alpha: number, temperature: number, gradScale: number): MicroStepResult {
+    const { be, student, trainActs: acts, N, V, timings, lossCfg } = this;
+    if (teacher.kind === 'hidden') throw new Error('MicroStep: the unfused path got hidden teacher rows');
+    const clock = () => performance.now() / 1000;
     let t1 = clock();
-    timings.teacher += t1 - t0;
     const logits = forward(be, student, acts, this.inputs, this.B, this.T);
-    t0 = clock();
+    const t0 = clock();
     timings.forward += t0 - t1;
-    let out: MicroStepResult;
-    if (rows) {
-      const r = distillLossForwardBackward(this.dLogits, this.rowCe, this.rowKd, logits, rows, this.targets, N, V, {
-        alpha, divergence: lossCfg.divergence, temperature, scaleT2: lossCfg.scaleT2, ignoreIndex: lossCfg.ignoreIndex,
-      });
-      out = { loss: r.loss, ce: r.ce, kd: r.kd };
-    } else {
-      const r = hardCeForwardBackward(this.dLogits, this.rowCe, logits, this.targets, N, V, { ignoreIndex: lossCfg.ignoreIndex });
-      out = { loss: r.loss, ce: r.loss, kd: 0 };
-    }
-    if (gradScale !== 1) {
-      const d = this.dLogits;
-      for (let i = 0; i < d.length; i++) d[i] *= gradScale;
-    }
+    const r = distillLossForwardBackward(be, this.dLogits, this.rowCe, this.rowKd, logits, teacher, this.targets, N, V, {
+      alpha: teacher.kind !== 'none' ? alpha : 1, divergence: lossCfg.divergence, temperature, scaleT2: lossCfg.scaleT2, ignoreIndex: lossCfg.ignoreIndex, gradScale,
+    }, this.lossScratch);
+    const out: MicroStepResult = { loss: r.loss, ce: r.ce, kd: r.kd };
     t1 = clock();
     timings.loss += t1 - t0;
     backward(be, student, acts, this.dLogits);
@@ -119,28 +119,21 @@ export class MicroStep {
   }
 
   /** run() on the fused path: same contract, same values up to f32 rounding. */
-  private runFused(divergence: HeadLossDivergence, alpha: number, temperature: number, gradScale: number): MicroStepResult {
-    const { be, student, trainActs: acts, N, V, timings, lossCfg, teacherStep } = this;
+  private runFused(divergence: HeadLossDivergence, teacher: HeadLossTeacher, alpha: number, temperature: number, gradScale: number): MicroStepResult {
+    const { be, student, trainActs: acts, N, V, timings, lossCfg } = this;
     const C = student.config.dim;
     const clock = () => performance.now() / 1000;
-    let t0 = clock();
-    let teacher: HeadLossTeacher = { kind: 'none' };
-    if (teacherStep) {
-      teacher = teacherStep.hiddenRows(this.inputs, this.B, this.T)
-        ?? teacherStep.rows(this.inputs, this.offsets, this.B, this.T, temperature);
-    }
     let t1 = clock();
-    timings.teacher += t1 - t0;
     const hf = forwardToHidden(be, student, acts, this.inputs, this.B, this.T);
-    t0 = clock();
+    const t0 = clock();
     timings.forward += t0 - t1;
     const headName = headParamName(student.config);
     const dHidden = acts.dh.subarray(0, N * C);
-    const r = be.headLossForwardBackward(dHidden, grad(student, headName), this.rowCe, this.rowKd, hf,
-      param(student, headName), teacher, this.targets, N, V, C, {
-        alpha: teacherStep ? alpha : 1, divergence, temperature, scaleT2: lossCfg.scaleT2,
-        ignoreIndex: lossCfg.ignoreIndex, gradScale,
-      });
+    const r = be.headLossForwardBackward({
+      dHidden, dWeight: grad(student, headName), rowCe: this.rowCe, rowKd: this.rowKd, hidden: hf, weight: param(student, headName),
+      teacher, targets: this.targets, N, V, C, alpha: teacher.kind !== 'none' ? alpha : 1, divergence, temperature, scaleT2: lossCfg.scaleT2,
+      ignoreIndex: lossCfg.ignoreIndex, gradScale,
+    });
     t1 = clock();
     timings.loss += t1 - t0;
     backwardFromHidden(be, student, acts, dHidden);

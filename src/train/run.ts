@@ -1,30 +1,31 @@
-// Runs one recipe end to end: backend, tokenizer, token shards, teacher, student, run folder
-// (resolved recipe, environment, run.json), the training loop, final evaluation (eval.json),
-// sample generations and the HTML report. The loop itself is in loop.ts.
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, hostname } from 'node:os';
-import { join } from 'node:path';
+// The one orchestrator: runs a resolved recipe end to end — backend, tokenizer, token shards, the
+// teacher (openTeacher), the student, the run folder's files, the training loop, the final
+// evaluation and sample generations — and returns the summary. Each step's work lives in its own
+// module; it neither loads the recipe file nor prints nor writes the HTML report (cli/ does).
 import { selectBackend } from '../engine/select.js';
 import type { Backend } from '../engine/backend.js';
-import { loadNativeAddon } from '../engine/native/index.js';
 import { profileBackend, profileScalars, type ProfileReport } from '../engine/profile-backend.js';
-import { defaultShardCacheDir, loadCorpusShards, loadTokenizer, createStreamDecoder, type Tokenizer } from '../data/index.js';
-import { createEvalScratch, evaluateStudent } from '../eval/distill-eval.js';
-import { loadCheckpoint } from '../io/load-model.js';
-import { createActivations, createModel, generate, type Model } from '../model/index.js';
+import { alwaysOne, resolveSchedule } from '../distill/index.js';
+import { defaultShardCacheDir, loadCorpusShards, loadTokenizer } from '../data/index.js';
+import { createEvalScratch, evaluateTeacher } from '../eval/distill-eval.js';
+import { sampleTexts } from '../eval/samples.js';
 import { Monitor } from '../monitor/monitor.js';
 import type { ProgressStream } from '../monitor/progress.js';
-import { loadRecipe, RecipeError, resolvedRecipeYaml } from '../recipe/load.js';
 import type { Recipe } from '../recipe/schema.js';
-import { writeReport } from '../report/report.js';
-import { ModelTeacher } from '../teacher/model-teacher.js';
-import { openRecipeStore } from '../store/recipe-store.js';
-import { runTrainingLoop, type LoopResult, toSchedule } from './loop.js';
+import { openTeacher } from '../teacher/open-teacher.js';
+import { RunError } from './errors.js';
+import { runTrainingLoop, type LoopResult } from './loop.js';
+import { openRunFolder, writeRunJson, writeRunStart } from './run-folder.js';
 import { createStudent } from './student-init.js';
 
+export { RunError } from './errors.js';
+
 export interface RunOptions {
-  recipePath: string;
-  overrides?: string[];
+  /** The resolved recipe (recipe/load.ts loadRecipe: file, overrides, defaults). */
+  recipe: Recipe;
+  /** Where it came from, e.g. 'recipes/x.yaml with train.steps=20': begins error messages and
+   *  heads recipe.resolved.yaml. Default: the recipe's name. */
+  source?: string;
   /** Continue from the newest checkpoint of an existing run folder. */
   resume?: boolean;
   /** Replace an existing run folder (otherwise an existing one is an error). */
@@ -53,55 +54,17 @@ export interface RunSummary {
   profile?: ProfileReport;
 }
 
-export class RunError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RunError';
-  }
+/** A baseline trains on hard labels only: no teacher, or α = 1 at every step (the teacher then
+ *  still scores the student at evaluation). The one place this is decided. */
+export function isBaseline(recipe: Recipe): boolean {
+  return recipe.teacher.kind === 'none' || alwaysOne(resolveSchedule(recipe.loss.alpha, recipe.train.steps));
 }
 
-function environment(be: Backend, recipe: Recipe, version: string): Record<string, unknown> {
-  const addon = loadNativeAddon();
-  return {
-    distill: version,
-    node: process.versions.node,
-    v8: process.versions.v8,
-    platform: `${process.platform}-${process.arch}`,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
-    host: hostname(),
-    backend: be.name,
-    isa: be.isa,
-    threads: be.threads,
-    compiler: addon ? addon.info().compiler : null,
-    seed: recipe.seed,
-    startedAt: new Date().toISOString(),
-  };
-}
-
-/** Loads the teacher model a recipe names and checks its vocabulary against the tokenizer. */
-function loadTeacher(recipe: Recipe, tok: Tokenizer, recipePath: string): { model: Model; description: string } | null {
-  if (recipe.teacher.kind !== 'checkpoint') return null;
-  const c = loadCheckpoint(recipe.teacher.path);
-  const model = createModel(c.config, c.params);
-  if (c.config.vocabSize < tok.vocabSize) {
-    throw new RecipeError(`${recipePath}: teacher ${recipe.teacher.path} has a vocabulary of ${c.config.vocabSize} but the tokenizer ${recipe.data.tokenizer} has ${tok.vocabSize}; teacher and student must share a vocabulary`);
-  }
-  return { model, description: `${c.source} ${recipe.teacher.path}` };
-}
-
-function isBaseline(recipe: Recipe): boolean {
-  const a = toSchedule(recipe.loss.alpha, recipe.train.steps);
-  return recipe.teacher.kind === 'none' || (a.kind === 'constant' && a.value === 1);
-}
-
-export function runRecipe(opts: RunOptions): RunSummary {
+export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
   const started = performance.now();
-  const recipe = loadRecipe(opts.recipePath, opts.overrides ?? []);
-  const runDir = join(recipe.outDir, recipe.name);
-  if (existsSync(runDir) && readdirSync(runDir).length > 0 && !opts.resume && !opts.overwrite) {
-    throw new RunError(`run folder ${runDir} already exists; pass --resume to continue it, --overwrite to replace it, or choose another name (name=...)`);
-  }
+  const { recipe } = opts;
+  const source = opts.source ?? recipe.name;
+  const runDir = openRunFolder(recipe, { resume: opts.resume ?? false, overwrite: opts.overwrite ?? false });
   const plainBe = selectBackend(recipe.backend === 'auto' ? undefined : recipe.backend, recipe.threads);
   const prof = opts.profile ? profileBackend(plainBe) : null;
   const be: Backend = prof ?? plainBe;
@@ -109,101 +72,63 @@ export function runRecipe(opts: RunOptions): RunSummary {
   const corpus = loadCorpusShards(recipe.data.path, tok, {
     cacheDir: recipe.data.cacheDir ?? defaultShardCacheDir(), format: recipe.data.format, field: recipe.data.field, valFraction: recipe.data.validFraction,
   });
-  const teacherModel = loadTeacher(recipe, tok, opts.recipePath);
+  const T = recipe.train.seqLen, Bm = recipe.train.batchSize / recipe.train.gradAccum;
+  const teacher = await openTeacher(recipe.teacher, {
+    be, tokenizer: tok, batch: Bm, seqLen: T, corpus: { train: corpus.train.tokens, val: corpus.val.tokens },
+    processing: recipe.loss.teacher, source,
+  });
   const student = createStudent(recipe.student, {
-    teacher: teacherModel?.model ?? null, tokenizerVocab: tok.vocabSize, seqLen: recipe.train.seqLen, seed: recipe.seed, recipePath: opts.recipePath,
+    teacher: teacher?.localModel ?? null, tokenizerVocab: tok.vocabSize, seqLen: T, seed: recipe.seed, recipePath: source,
   });
   if (student.config.vocabSize !== tok.vocabSize) {
-    throw new RecipeError(`${opts.recipePath}: student has a vocabulary of ${student.config.vocabSize} but the tokenizer ${recipe.data.tokenizer} has ${tok.vocabSize}`);
+    throw new RunError(`${source}: student has a vocabulary of ${student.config.vocabSize} but the tokenizer ${recipe.data.tokenizer} has ${tok.vocabSize}`);
   }
-  if (recipe.train.seqLen > student.config.maxSeqLen) {
-    throw new RecipeError(`${opts.recipePath}: key 'train.seqLen': ${recipe.train.seqLen} exceeds the student's maxSeqLen ${student.config.maxSeqLen}`);
+  if (T > student.config.maxSeqLen) {
+    throw new RunError(`${source}: key 'train.seqLen': ${T} exceeds the student's maxSeqLen ${student.config.maxSeqLen}`);
   }
-  const Bm = recipe.train.batchSize / recipe.train.gradAccum;
-  const modelTeacher = teacherModel ? new ModelTeacher(be, teacherModel.model, Bm, recipe.train.seqLen, teacherModel.description,
-    recipe.teacher.kind === 'checkpoint' ? recipe.teacher.precision : 'fp32') : null;
-  const teacher = modelTeacher
-    ?? (recipe.teacher.kind === 'store' ? openRecipeStore(recipe, tok, corpus.train.tokens, corpus.val.tokens, opts.recipePath) : null);
-
-  mkdirSync(runDir, { recursive: true });
-  if (opts.overwrite && !opts.resume) clearRunFiles(runDir);
-  const version = opts.version ?? '0.0.0';
-  writeFileSync(join(runDir, 'recipe.resolved.yaml'), `# resolved from ${opts.recipePath}${opts.overrides?.length ? ` with ${opts.overrides.join(' ')}` : ''}\n${resolvedRecipeYaml(recipe)}`);
-  writeFileSync(join(runDir, 'environment.json'), JSON.stringify(environment(be, recipe, version), null, 1) + '\n');
   const kind = isBaseline(recipe) ? 'baseline' : 'kd';
-  writeFileSync(join(runDir, 'run.json'), JSON.stringify({
-    name: recipe.name, seed: recipe.seed, kind, variant: kind === 'kd' ? recipe.loss.kd.kind : undefined,
-    teacher: teacherModel?.description ?? teacher?.description,
-  }) + '\n');
+  writeRunStart(runDir, recipe, { source, be, version: opts.version ?? '0.0.0', kind, teacher: teacher?.description });
 
   const monitor = new Monitor(runDir, {
-    totalSteps: recipe.train.steps, tokensPerStep: recipe.train.batchSize * recipe.train.seqLen,
-    progress: recipe.monitor.progress, stream: opts.stream,
+    totalSteps: recipe.train.steps, tokensPerStep: recipe.train.batchSize * T, progress: recipe.monitor.progress, stream: opts.stream,
   });
-  let loop: LoopResult;
   try {
     prof?.resetProfile();
-    loop = runTrainingLoop({
-      be, recipe, student, teacher, train: corpus.train.tokens, val: corpus.val.tokens, runDir, monitor, resume: opts.resume ?? false, stopAfterStep: opts.stopAfterStep,
+    const loop = await runTrainingLoop({
+      be, recipe, student, teacher, useTeacher: kind === 'kd', train: corpus.train.tokens, val: corpus.val.tokens, runDir, monitor,
+      resume: opts.resume ?? false, stopAfterStep: opts.stopAfterStep,
     });
     const profile = prof?.profile();
     if (profile) {
-      writeFileSync(join(runDir, 'profile.json'), JSON.stringify(profile, null, 1) + '\n');
+      writeRunJson(runDir, 'profile.json', profile);
       monitor.scalars(loop.state.step, profileScalars(profile));
     }
-
-    // Teacher's own score on the same windows, for the eval table.
+    // The teacher's own score on the same windows, for the eval table (a teacher that scores any
+    // text: the model the students learned from, bf16 weight copies and all in a bf16 run).
     let teacherEval: { valLoss: number; params: number } | null = null;
-    if (teacherModel) {
-      const acts = createActivations(teacherModel.model.config, Bm, recipe.train.seqLen, { training: false, allLogits: true });
-      // the model the students learned from (with its bf16 weight copies in a bf16 run)
-      const r = evaluateStudent(be, modelTeacher!.model, acts, null, corpus.val.tokens, Bm, recipe.train.seqLen,
-        createEvalScratch(Bm, recipe.train.seqLen), recipe.eval.maxWindows);
-      teacherEval = { valLoss: r.valLoss, params: teacherModel.model.layout.total };
+    if (teacher?.scoresAnyText) {
+      const r = await evaluateTeacher(be, teacher, { tokens: corpus.val.tokens, split: 'val' }, Bm, T, createEvalScratch(Bm, T), recipe.eval.maxWindows);
+      teacherEval = { valLoss: r.valLoss, params: teacher.params ?? 0 };
     }
     const fe = loop.finalEval;
-    writeFileSync(join(runDir, 'eval.json'), JSON.stringify({
+    writeRunJson(runDir, 'eval.json', {
       student: {
         valLoss: fe.valLoss, ppl: Math.exp(fe.valLoss), klToTeacher: fe.klToTeacher, top1Agreement: fe.top1Agreement,
         params: student.layout.total, tokensPerSec: loop.tokensPerSec, valTokens: fe.tokens,
       },
-      teacher: teacherEval ? { name: teacherModel!.description, valLoss: teacherEval.valLoss, ppl: Math.exp(teacherEval.valLoss), params: teacherEval.params } : undefined,
+      teacher: teacherEval ? { name: teacher!.description, valLoss: teacherEval.valLoss, ppl: Math.exp(teacherEval.valLoss), params: teacherEval.params } : undefined,
       timings: loop.timings,
-    }, null, 1) + '\n');
-
-    // Sample generations from the final student.
-    const s = recipe.eval.samples;
-    s.prompts.forEach((prompt, i) => {
-      const ids = tok.encode(prompt, { bos: true });
-      const out = generate(be, student, ids, {
-        maxNewTokens: s.maxTokens, temperature: s.temperature, seed: recipe.seed,
-        stopIds: [tok.eosId, tok.bosId].filter((x): x is number => x !== null),
-      });
-      const dec = createStreamDecoder(tok);
-      const text = prompt + out.tokens.map((t) => dec.push(t)).join('') + dec.flush();
-      monitor.text(loop.state.step, `samples/${i}`, text);
     });
+    sampleTexts(be, student, tok, recipe.eval.samples, recipe.seed).forEach((text, i) => monitor.text(loop.state.step, `samples/${i}`, text));
     monitor.scalars(loop.state.step, { 'eval/val_loss': fe.valLoss });
-
-    const summary: RunSummary = {
+    monitor.close();
+    return {
       name: recipe.name, runDir, seed: recipe.seed, kind,
       student: { valLoss: fe.valLoss, klToTeacher: fe.klToTeacher, top1Agreement: fe.top1Agreement, params: student.layout.total },
       teacher: teacherEval, tokensPerSec: loop.tokensPerSec, seconds: (performance.now() - started) / 1000, loop, profile,
     };
-    monitor.close();
-    writeReport([runDir], join(runDir, 'report.html'));
-    return summary;
   } catch (e) {
     monitor.close();
     throw e;
-  }
-}
-
-/** Removes the outputs of an earlier run in this folder (used with --overwrite only). */
-function clearRunFiles(runDir: string): void {
-  for (const f of readdirSync(runDir)) {
-    if (f === 'checkpoints' || f.startsWith('events.out.tfevents') || ['metrics.jsonl', 'samples.jsonl', 'eval.json', 'report.html', 'profile.json'].includes(f)) {
-      rmSync(join(runDir, f), { recursive: true, force: true });
-    }
   }
 }

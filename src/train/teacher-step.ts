@@ -1,24 +1,25 @@
-// The teacher side of one training micro-batch: run the teacher, slice a padded head, and apply
-// the recipe's logit processing (clip, smoothing, top-p/top-k with a tail), producing the
-// TeacherRows the loss consumes. Buffers are sized once; nothing is allocated per step.
-import {
-  type TeacherRows, processTeacherLogitsDense, processTeacherLogitsSparse,
-} from '../distill/index.js';
-import type { Recipe } from '../recipe/schema.js';
+// The teacher side of one training micro-batch: asks the teacher (once, awaited) for the forms
+// the loss can take and applies the recipe's logit processing (clip, smoothing, top-p/top-k with
+// a tail) to dense logits, producing the teacher rows the loss ops consume. It never asks which
+// source it holds. Buffers are sized once; nothing is allocated per step.
 import type { HeadLossTeacher } from '../engine/backend.js';
-import type { Teacher } from '../teacher/teacher.js';
-import { StoreTeacher } from '../teacher/store-teacher.js';
+import { processTeacherLogitsDense, processTeacherLogitsSparse } from '../distill/index.js';
+import type { Recipe } from '../recipe/schema.js';
+import { type Teacher, type TeacherForm, TeacherError } from '../teacher/teacher.js';
 
 export class TeacherStep {
-  /** A padded head's logits cut to V columns: made on the first rows() call (the fused path
-   *  with a hidden teacher never needs it). */
-  private sliced: Float32Array | null = null;
   private readonly dense: Float32Array | null;
   private readonly ids: Int32Array | null;
   private readonly logProbs: Float32Array | null;
   private readonly tail: Float32Array | null;
   private readonly k: number;
+  /** raw: logits as the teacher gives them; dense: processed log-probs; sparse: truncated rows. */
   private readonly mode: 'raw' | 'dense' | 'sparse';
+  /** What to accept, best first, on the fused path (hidden states: the logits are then made
+   *  chunk by chunk inside the loss) and on the unfused one; sparse rows before dense logits (no
+   *  (N,V) array), but only when no processing is asked (it needs the dense logits). */
+  private readonly acceptFused: readonly TeacherForm[];
+  private readonly acceptUnfused: readonly TeacherForm[];
 
   constructor(readonly teacher: Teacher, private readonly proc: Recipe['loss']['teacher'], N: number, readonly V: number) {
     const truncates = proc.topP < 1 || proc.topK !== undefined;
@@ -29,29 +30,29 @@ export class TeacherStep {
     this.ids = this.mode === 'sparse' ? new Int32Array(N * this.k) : null;
     this.logProbs = this.mode === 'sparse' ? new Float32Array(N * this.k) : null;
     this.tail = this.mode === 'sparse' ? new Float32Array(N) : null;
+    this.acceptUnfused = this.mode === 'raw' ? ['sparse', 'logits'] : ['logits'];
+    this.acceptFused = this.mode === 'raw' ? ['hidden', ...this.acceptUnfused] : this.acceptUnfused;
   }
 
-  /** For the fused head loss: the teacher's final hidden states + head when no logit processing
-   *  is configured and the source can give them (its logits are then made chunk by chunk, a
-   *  padded head's extra rows unused); null otherwise (use rows()). */
-  hiddenRows(inputs: Int32Array, B: number, T: number): HeadLossTeacher | null {
-    if (this.mode !== 'raw' || !this.teacher.hidden || this.teacher.vocabSize < this.V) return null;
-    const h = this.teacher.hidden(inputs, B, T);
-    return { kind: 'hidden', hidden: h.hidden, weight: h.head, C: h.C, weightBf16: h.headBf16 };
-  }
-
-  /** Teacher rows for inputs (B*T) at temperature T; offsets (B): each row's stream position. */
-  rows(inputs: Int32Array, offsets: Int32Array, B: number, T: number, temperature: number): TeacherRows {
-    // an offline store: rows as cached (truncated then), looked up by the windows' positions
-    if (this.teacher instanceof StoreTeacher) return this.teacher.rowsAt(offsets, B, T, temperature, this.proc.tail);
+  /**
+   * Teacher rows for inputs (B*T) at temperature T; offsets (B): each window's train-split
+   * position. fused: the caller runs the fused head loss (which can take hidden states).
+   */
+  async rows(inputs: Int32Array, offsets: Int32Array, B: number, T: number, temperature: number, fused: boolean): Promise<HeadLossTeacher> {
     const N = B * T, V = this.V;
-    let logits = this.teacher.logits(inputs, B, T);
-    if (this.teacher.vocabSize !== V) {
-      this.sliced ??= new Float32Array(N * V);
-      const TV = this.teacher.vocabSize;
-      for (let i = 0; i < N; i++) this.sliced.set(logits.subarray(i * TV, i * TV + V), i * V);
-      logits = this.sliced.subarray(0, N * V);
+    const out = await this.teacher.predict({
+      tokens: inputs, B, T, split: 'train', offsets, V, temperature, accept: fused ? this.acceptFused : this.acceptUnfused,
+    });
+    switch (out.kind) {
+      case 'hidden': return { kind: 'hidden', hidden: out.hidden, weight: out.head, C: out.C, weightBf16: out.headBf16 };
+      case 'sparse': return { kind: 'sparse', k: out.k, tailMode: this.proc.tail, ids: out.ids, logProbs: out.logProbs, tail: out.tail };
+      case 'logits': break;
+      default: {
+        const never: never = out;
+        throw new TeacherError(`teacher ${this.teacher.description} answered with unknown form '${(never as { kind: string }).kind}'`);
+      }
     }
+    const logits = out.logits;
     const options = {
       temperature, clip: this.proc.clip ?? null, labelSmoothing: this.proc.labelSmoothing,
       topP: this.proc.topP, tailBucket: this.proc.tail !== 'ignore',

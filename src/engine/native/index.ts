@@ -1,13 +1,15 @@
 // Loads the C++ addon (native/, built at install by scripts/build-native.mjs) and exposes it as
-// a Backend. Only argument marshalling lives here: booleans become 0/1, rope modes 0/1.
-// It does not validate sizes (the addon does, and throws a RangeError naming the argument).
+// a Backend. Only argument marshalling lives here: booleans become 0/1, rope modes 0/1, the loss
+// ops' kinds the codes of loss-kinds.ts. It does not validate sizes (the addon does, and throws a
+// RangeError naming the argument).
 
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkBf16Weight } from '../bf16-weight.js';
-import type { Backend, Bf16Weight, F32, HeadLossDivergence, HeadLossOptions, HeadLossResult, HeadLossTeacher, I32, RopeMode } from '../backend.js';
+import type { Backend, Bf16Weight, F32, HeadLossResult, I32, LossResult, LossTeacher, RopeMode } from '../backend.js';
+import { TAIL_MODES, TAIL_MODE_CODES, TEACHER_FORM_CODES, divergenceEntry, divergenceParam, type Divergence } from '../loss-kinds.js';
 
 /** The functions the addon exports (native/binding.cpp). */
 export interface NativeAddon {
@@ -40,16 +42,16 @@ export interface NativeAddon {
   adamwStep(params: F32, grads: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
   topkForward(values: F32, indices: I32, inp: F32, N: number, V: number, k: number): void;
   topkBackward(dInp: F32, dValues: F32, indices: I32, N: number, V: number, k: number): void;
-  /** See marshalHeadLoss for how the teacher and options become numbers. */
-  headLossForwardBackward(dHidden: F32, dWeight: F32, rowCe: F32, rowKd: F32, hidden: F32, weight: F32, targets: I32,
-    N: number, V: number, C: number, teacherKind: number, tA: F32, tB: F32, tIds: I32, tDim: number, tailMode: number,
-    divKind: number, divParam: number, alpha: number, temperature: number, scaleT2: number, ignoreIndex: number,
-    gradScale: number, chunkRows: number, tWeightBf16: Uint16Array, tPackedN: number): HeadLossResult;
+  /** One object: the Backend argument with kinds as codes (see wireTeacher, wireOptions). */
+  headLossForwardBackward(args: object): HeadLossResult;
+  kdForwardBackward(args: object): LossResult;
   bf16PackedLength(N: number, K: number): number;
   packBf16(out: Uint16Array, w: F32, N: number, K: number): void;
   gemmBf16(c: F32, a: F32, packed: Uint16Array, M: number, N: number, K: number, packedN: number, beta: number): void;
   /** Returns immediately; used by the bench to measure N-API call overhead. */
   noop(a: F32): void;
+  /** The codes of the C++ enums the loss ops take, by table (native/ops.h kEnumNames). */
+  enumCodes(): Record<'teacherForms' | 'divergences' | 'tailModes', Record<string, number>>;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -89,50 +91,35 @@ export function nativeLoadError(): string | null {
 
 const ropeMode = (m: RopeMode): number => (m === 'interleaved' ? 0 : 1);
 
-const EMPTY_F32 = new Float32Array(0);
-const EMPTY_I32 = new Int32Array(0);
-const DIVERGENCES = ['forward-kl', 'reverse-kl', 'jsd', 'skew-forward-kl', 'skew-reverse-kl', 'tvd', 'soft-ce'] as const;
-const TAILS = ['ignore', 'bucket', 'uniform'] as const;
-
-/** The numbers native/ops-binding.cpp HeadLossForwardBackward takes for a teacher and a divergence. */
-function marshalTeacher(t: HeadLossTeacher): [kind: number, tA: F32, tB: F32, ids: I32, dim: number, tail: number] {
+/** A teacher as native/loss-binding.cpp reads it: the same fields, kinds as the codes of
+ *  loss-kinds.ts, a bf16 head as its data and row count (its layout checked here, where the
+ *  layout name of this process's bf16 path is known). */
+function wireTeacher(op: string, t: LossTeacher, bf16Layout: string, V: number): object {
+  const kind = TEACHER_FORM_CODES[t.kind];
+  if (kind === undefined) throw new RangeError(`${op}: unknown teacher kind '${(t as { kind: string }).kind}'`);
   switch (t.kind) {
-    case 'none': return [0, EMPTY_F32, EMPTY_F32, EMPTY_I32, 0, 0];
-    case 'logits': return [1, t.logits, EMPTY_F32, EMPTY_I32, 0, 0];
-    case 'logprobs': return [2, t.logProbs, EMPTY_F32, EMPTY_I32, 0, 0];
-    case 'hidden': return [3, t.hidden, t.weight, EMPTY_I32, t.C, 0];
     case 'sparse': {
-      const tail = TAILS.indexOf(t.tailMode);
-      if (tail < 0) throw new RangeError(`headLossForwardBackward: teacher.tailMode must be 'ignore', 'bucket' or 'uniform', got '${String(t.tailMode)}'`);
-      return [4, t.logProbs, t.tail, t.ids, t.k, tail];
+      const tailMode = TAIL_MODE_CODES[t.tailMode];
+      if (tailMode === undefined) throw new RangeError(`${op}: teacher.tailMode must be one of ${TAIL_MODES.map((m) => `'${m.name}'`).join(', ')}, got '${String(t.tailMode)}'`);
+      return { ...t, kind, tailMode };
     }
-    default: throw new RangeError(`headLossForwardBackward: unknown teacher kind '${(t as { kind: string }).kind}'`);
+    case 'hidden': {
+      const w = t.weightBf16;
+      if (w) {
+        checkBf16Weight(op, bf16Layout, w, V);
+        if (w.K !== t.C) throw new RangeError(`${op}: teacher.weightBf16 has K = ${w.K}, teacher.C is ${t.C}`);
+      }
+      return { kind, hidden: t.hidden, weight: t.weight, C: t.C, weightBf16: w?.data, weightBf16Rows: w?.N };
+    }
+    default: return { ...t, kind };
   }
 }
 
-function marshalDivergence(d: HeadLossDivergence): [kind: number, param: number] {
-  const kind = DIVERGENCES.indexOf(d.kind);
-  if (kind < 0) throw new RangeError(`headLossForwardBackward: divergence '${(d as { kind: string }).kind}' is not fused; use logits + distillLossForwardBackward`);
-  return [kind, d.kind === 'jsd' ? d.beta : d.kind === 'skew-forward-kl' || d.kind === 'skew-reverse-kl' ? d.lambda : 0];
-}
-
-const EMPTY_U16 = new Uint16Array(0);
-
-function headLoss(a: NativeAddon, layout: string, dHidden: F32, dWeight: F32, rowCe: F32, rowKd: F32, hidden: F32, weight: F32,
-  teacher: HeadLossTeacher, targets: I32, N: number, V: number, C: number, o: HeadLossOptions): HeadLossResult {
-  if (o.chunkRows !== undefined && (!Number.isInteger(o.chunkRows) || o.chunkRows < 1)) {
-    throw new RangeError(`headLossForwardBackward: option 'chunkRows' must be a positive integer, got ${o.chunkRows}`);
-  }
-  const [kind, tA, tB, ids, dim, tail] = marshalTeacher(teacher);
-  const [div, param] = marshalDivergence(o.divergence);
-  const packed = teacher.kind === 'hidden' ? teacher.weightBf16 : undefined;
-  if (packed) {
-    checkBf16Weight('headLossForwardBackward', layout, packed, V);
-    if (packed.K !== dim) throw new RangeError(`headLossForwardBackward: teacher.weightBf16 has K = ${packed.K}, teacher.C is ${dim}`);
-  }
-  return a.headLossForwardBackward(dHidden, dWeight, rowCe, rowKd, hidden, weight, targets, N, V, C, kind, tA, tB, ids,
-    dim, tail, div, param, o.alpha, o.temperature, o.scaleT2 ? 1 : 0, o.ignoreIndex, o.gradScale, o.chunkRows ?? 0,
-    packed?.data ?? EMPTY_U16, packed?.N ?? 0);
+/** The divergence as its code and parameter (β, λ or 0). */
+function wireDivergence(op: string, d: Divergence): { divergence: number; divParam: number } {
+  const e = divergenceEntry(d.kind);
+  if (!e) throw new RangeError(`${op}: unknown divergence '${(d as { kind: string }).kind}'`);
+  return { divergence: e.code, divParam: divergenceParam(d) };
 }
 
 /** A Backend over the addon, or null when it is unavailable. */
@@ -169,8 +156,13 @@ export function loadNativeBackend(): Backend | null {
     adamwStep: a.adamwStep,
     topkForward: a.topkForward,
     topkBackward: a.topkBackward,
-    headLossForwardBackward: (dH, dW, rowCe, rowKd, h, w, teacher, targets, N, V, C, o) =>
-      headLoss(a, bf16Layout, dH, dW, rowCe, rowKd, h, w, teacher, targets, N, V, C, o),
+    kdForwardBackward: (args) => a.kdForwardBackward({
+      ...args, teacher: wireTeacher('kdForwardBackward', args.teacher, bf16Layout, args.V), ...wireDivergence('kdForwardBackward', args.divergence),
+    }),
+    headLossForwardBackward: (args) => a.headLossForwardBackward({
+      ...args, teacher: wireTeacher('headLossForwardBackward', args.teacher, bf16Layout, args.V),
+      ...wireDivergence('headLossForwardBackward', args.divergence),
+    }),
     packBf16(w, N, K): Bf16Weight {
       const data = new Uint16Array(a.bf16PackedLength(N, K));
       a.packBf16(data, w, N, K);

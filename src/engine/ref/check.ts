@@ -11,6 +11,11 @@ export function needSizes(op: string, sizes: Record<string, number>): void {
   }
 }
 
+/** Throws unless lo <= v <= hi (and v is a finite number). */
+export function needRange(op: string, name: string, v: number, lo: number, hi: number): void {
+  if (!Number.isFinite(v) || v < lo || v > hi) throw new RangeError(`${op}: option '${name}' must be in [${lo}, ${hi}], got ${v}`);
+}
+
 /** Throws unless `arr` holds at least `need` elements. */
 export function needLen(op: string, name: string, arr: ArrayLike<number>, need: number): void {
   if (arr.length < need) {

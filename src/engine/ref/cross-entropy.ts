@@ -1,8 +1,10 @@
-// Reference softmax cross-entropy over (N,V) logits with an ignore index, forward and backward.
-// The forward walks V in chunks with an online max/sum, the way the fused losses must; it never
-// materializes probabilities. Sums are float64; losses and lse are stored f32.
+// Reference softmax cross-entropy over (N,V) logits with an ignore index, forward and backward:
+// the hard-label half of every distillation loss (the α mix and the fused head loss use it).
+// The forward walks V in chunks with the online log-sum-exp of row-walk.ts, the way the fused
+// losses must; it never materializes probabilities. Sums are float64; losses and lse stored f32.
 import { EngineError } from '../backend.js';
 import { needLen, needSizes } from './check.js';
+import { rowLogSumExp } from './row-walk.js';
 
 /** Columns per chunk of the online log-sum-exp (any size gives the same lse up to rounding). */
 export const CE_CHUNK = 128;
@@ -20,19 +22,6 @@ function checkCe(op: string, targets: Int32Array, N: number, V: number, ignoreIn
   }
 }
 
-/** Log-sum-exp of row[0..V) in one pass over chunks: rescale the running sum when the max grows. */
-export function onlineLogSumExp(row: Float32Array, V: number): number {
-  let max = -Infinity, sum = 0;
-  for (let c0 = 0; c0 < V; c0 += CE_CHUNK) {
-    const c1 = Math.min(V, c0 + CE_CHUNK);
-    let chunkMax = -Infinity;
-    for (let j = c0; j < c1; j++) if (row[j] > chunkMax) chunkMax = row[j];
-    if (chunkMax > max) { sum *= Math.exp(max - chunkMax); max = chunkMax; }
-    for (let j = c0; j < c1; j++) sum += Math.exp(row[j] - max);
-  }
-  return max + Math.log(sum);
-}
-
 /**
  * logits (N,V), targets (N) i32 -> losses (N), lse (N).
  * losses[i] = lse[i] - logits[i, targets[i]], or 0 when targets[i] == ignoreIndex (lse still written).
@@ -44,7 +33,7 @@ export function crossEntropyForward(losses: Float32Array, lse: Float32Array, log
   needLen(op, 'losses', losses, N); needLen(op, 'lse', lse, N); needLen(op, 'logits', logits, N * V);
   for (let i = 0; i < N; i++) {
     const row = logits.subarray(i * V, i * V + V);
-    const l = onlineLogSumExp(row, V);
+    const l = rowLogSumExp(logits, i * V, V, 1, CE_CHUNK);
     lse[i] = l;
     losses[i] = targets[i] === ignoreIndex ? 0 : l - row[targets[i]];
   }

@@ -1,9 +1,10 @@
 // Reference fused output head + distillation loss: rows walked in chunks, each chunk composed of
-// the reference GEMMs and src/distill's α·CE + (1−α)·KD kernels (the spec of the loss math; none
-// of it is restated here). Slow by design; it allocates its chunk buffers per call.
-import { EngineError, type HeadLossOptions, type HeadLossResult, type HeadLossTeacher } from '../backend.js';
-import { distillLossForwardBackward, hardCeForwardBackward, type TeacherRows } from '../../distill/index.js';
-import { needLen, needSizes } from './check.js';
+// the reference GEMMs, the cross-entropy op and the KD op with weights α and 1−α (the spec of the
+// fused op; none of the loss math is restated here). Slow by design; it allocates per call.
+import { EngineError, type HeadLossArgs, type HeadLossResult, type HeadLossTeacher, type KdTeacher } from '../backend.js';
+import { needLen, needRange, needSizes } from './check.js';
+import { crossEntropyBackward, crossEntropyForward } from './cross-entropy.js';
+import { kdForwardBackward } from './kd.js';
 import { gemm } from './gemm.js';
 import { gemmBf16, REF_BF16_LAYOUT } from './bf16.js';
 import { checkBf16Weight } from '../bf16-weight.js';
@@ -22,8 +23,8 @@ export function headLossChunkRows(N: number, V: number, chunkRows?: number): num
   return Math.max(1, Math.min(r, N));
 }
 
-/** The teacher rows [r0, r0+n) as src/distill's TeacherRows; `tBuf` receives a hidden teacher's logits. */
-function teacherChunk(t: HeadLossTeacher, tBuf: Float32Array, r0: number, n: number, V: number): TeacherRows | null {
+/** The teacher rows [r0, r0+n) as the KD op takes them; `tBuf` receives a hidden teacher's logits. */
+function teacherChunk(t: HeadLossTeacher, tBuf: Float32Array, r0: number, n: number, V: number): KdTeacher | null {
   switch (t.kind) {
     case 'none': return null;
     case 'logits': return { kind: 'logits', logits: t.logits.subarray(r0 * V, (r0 + n) * V) };
@@ -63,24 +64,28 @@ function checkTeacher(op: string, t: HeadLossTeacher, N: number, V: number): voi
 }
 
 /** See Backend.headLossForwardBackward. */
-export function headLossForwardBackward(
-  dHidden: Float32Array, dWeight: Float32Array, rowCe: Float32Array, rowKd: Float32Array,
-  hidden: Float32Array, weight: Float32Array, teacher: HeadLossTeacher, targets: Int32Array,
-  N: number, V: number, C: number, options: HeadLossOptions,
-): HeadLossResult {
+export function headLossForwardBackward(args: HeadLossArgs): HeadLossResult {
+  const { dHidden, dWeight, rowCe, rowKd, hidden, weight, teacher, targets, N, V, C } = args;
+  const { alpha, divergence, temperature, scaleT2, ignoreIndex, gradScale } = args;
   const op = 'headLossForwardBackward';
   needSizes(op, { N, V, C });
   needLen(op, 'dHidden', dHidden, N * C); needLen(op, 'dWeight', dWeight, V * C);
   needLen(op, 'rowCe', rowCe, N); needLen(op, 'rowKd', rowKd, N);
   needLen(op, 'hidden', hidden, N * C); needLen(op, 'weight', weight, V * C);
   needLen(op, 'targets', targets, N);
+  needRange(op, 'alpha', alpha, 0, 1);
   checkTeacher(op, teacher, N, V);
-  const { alpha, divergence, temperature, scaleT2, ignoreIndex, gradScale } = options;
   let count = 0;
-  for (let i = 0; i < N; i++) if (targets[i] !== ignoreIndex) count++;
+  for (let i = 0; i < N; i++) {
+    const y = targets[i];
+    if (y === ignoreIndex) continue;
+    if (!(y >= 0 && y < V)) throw new EngineError(`${op}: targets[${i}] = ${y} is outside [0, ${V}) and is not ignoreIndex (${ignoreIndex})`);
+    count++;
+  }
   dHidden.fill(0, 0, N * C);
-  const R = headLossChunkRows(N, V, options.chunkRows);
+  const R = headLossChunkRows(N, V, args.chunkRows);
   const logits = new Float32Array(R * V), dLog = new Float32Array(R * V);
+  const lse = new Float32Array(R), dLosses = new Float32Array(R);
   const tBuf = new Float32Array(teacher.kind === 'hidden' ? R * V : 0);
   for (let r0 = 0; r0 < N; r0 += R) {
     const n = Math.min(R, N - r0);
@@ -88,19 +93,24 @@ export function headLossForwardBackward(
     const h = hidden.subarray(r0 * C, (r0 + n) * C), tg = targets.subarray(r0, r0 + n);
     const ce = rowCe.subarray(r0, r0 + n), kd = rowKd.subarray(r0, r0 + n);
     gemm(lg, h, weight, n, V, C, false, true, 1, 0);
-    const rows = teacherChunk(teacher, tBuf, r0, n, V);
-    let chunkCount: number;
-    if (rows) {
-      chunkCount = distillLossForwardBackward(dl, ce, kd, lg, rows, tg, n, V,
-        { alpha, divergence, temperature, scaleT2, ignoreIndex }).count;
-    } else {
-      chunkCount = hardCeForwardBackward(dl, ce, lg, tg, n, V, { ignoreIndex, gradScale: alpha }).count;
-      kd.fill(0);
+    // α·CE: the gradient of the mean over all N rows' unmasked ones, times gradScale
+    crossEntropyForward(ce, lse, lg, tg, n, V, ignoreIndex);
+    let chunkCount = 0;
+    for (let i = 0; i < n; i++) {
+      const live = tg[i] !== ignoreIndex;
+      dLosses[i] = live ? (alpha * gradScale) / count : 0;
+      if (live) chunkCount++;
     }
+    crossEntropyBackward(dl, dLosses, lg, lse, tg, n, V, ignoreIndex);
+    // (1−α)·KD added to it: the KD op's gradient is of the chunk's mean, rescaled to all N rows
+    const rows = teacherChunk(teacher, tBuf, r0, n, V);
+    if (rows) {
+      kdForwardBackward({
+        dStudent: dl, rowLosses: kd, student: lg, teacher: rows, targets: tg, N: n, V, divergence, temperature, scaleT2,
+        ignoreIndex, gradScale: chunkCount > 0 ? ((1 - alpha) * gradScale * chunkCount) / count : 0, accumulate: true,
+      });
+    } else kd.fill(0);
     if (chunkCount === 0) continue; // dLogits are all zero: dHidden stays 0, dWeight unchanged
-    // distill's gradient is of the chunk's mean: rescale to the mean over all N rows.
-    const s = (gradScale * chunkCount) / count;
-    for (let j = 0; j < dl.length; j++) dl[j] *= s;
     gemm(dHidden.subarray(r0 * C, (r0 + n) * C), dl, weight, n, C, V, false, false, 1, 0);
     gemm(dWeight, dl, h, V, C, n, true, false, 1, 1);
   }

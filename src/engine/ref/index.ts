@@ -11,6 +11,7 @@ import { crossEntropyBackward, crossEntropyForward } from './cross-entropy.js';
 import { adamwStep } from './adamw.js';
 import { topkBackward, topkForward } from './topk.js';
 import { headLossForwardBackward } from './head-loss.js';
+import { kdForwardBackward } from './kd.js';
 import { gemmBf16, packBf16 } from './bf16.js';
 
 export function createRefBackend(): Backend {
@@ -29,6 +30,7 @@ export function createRefBackend(): Backend {
     crossEntropyForward, crossEntropyBackward,
     adamwStep,
     topkForward, topkBackward,
+    kdForwardBackward,
     headLossForwardBackward,
     packBf16, gemmBf16,
   };

@@ -6,20 +6,10 @@
 // β=0 → KL(p_T||p_S), β=1 → KL(p_S||p_T) special-cased exactly, as TRL does); skew KLs as in
 // DistiLLM (Ko et al. 2024, "DistiLLM: Towards Streamlined Distillation for LLMs", eq. SKL/SRKL).
 
-import { DistillError, needRange } from './errors.js';
+import { EngineError } from '../backend.js';
+import type { Divergence } from '../loss-kinds.js';
+import { needRange } from './check.js';
 import { logAddExp } from './row-walk.js';
-
-/** Which divergence the KD term uses. `mse` is on logits and dense-only; the rest are sums of
- *  per-element terms over a support and work on dense and sparse teachers. */
-export type KdDivergence =
-  | { kind: 'forward-kl' }                       // KL(p_T || p_S)
-  | { kind: 'reverse-kl' }                       // KL(p_S || p_T)
-  | { kind: 'jsd'; beta: number }                // β·KL(p_T||M) + (1−β)·KL(p_S||M)
-  | { kind: 'skew-forward-kl'; lambda: number }  // KL(p_T || λ p_T + (1−λ) p_S)
-  | { kind: 'skew-reverse-kl'; lambda: number }  // KL(p_S || λ p_S + (1−λ) p_T)
-  | { kind: 'tvd' }                              // 0.5 Σ |p_T − p_S|
-  | { kind: 'soft-ce' }                          // −Σ p_T log p_S
-  | { kind: 'mse' };                             // mean_V (z_S − z_T)², on logits/T
 
 /** Writes f into out[0] and h = q·∂f/∂q (up to an additive constant·q) into out[1]. */
 export type ElementTerm = (p: number, lp: number, q: number, lq: number, out: Float64Array) => void;
@@ -75,7 +65,7 @@ function skewReverseKl(lambda: number): ElementTerm {
 
 /** The element term of a divergence; throws for `mse` (not a sum over probabilities) and for
  *  β or λ outside [0, 1]. */
-export function elementTerm(op: string, d: KdDivergence): ElementTerm {
+export function elementTerm(op: string, d: Divergence): ElementTerm {
   switch (d.kind) {
     case 'forward-kl': return fkl;
     case 'reverse-kl': return rkl;
@@ -84,10 +74,10 @@ export function elementTerm(op: string, d: KdDivergence): ElementTerm {
     case 'jsd': needRange(op, 'divergence.beta', d.beta, 0, 1); return jsd(d.beta);
     case 'skew-forward-kl': needRange(op, 'divergence.lambda', d.lambda, 0, 1); return skewForwardKl(d.lambda);
     case 'skew-reverse-kl': needRange(op, 'divergence.lambda', d.lambda, 0, 1); return skewReverseKl(d.lambda);
-    case 'mse': throw new DistillError(`${op}: divergence 'mse' works on dense teacher logits only; use a probability divergence for a sparse teacher`);
+    case 'mse': throw new EngineError(`${op}: divergence 'mse' works on dense teacher logits only; use a probability divergence for a sparse teacher`);
     default: {
       const never: never = d;
-      throw new DistillError(`${op}: unknown divergence kind '${(never as { kind: string }).kind}'`);
+      throw new EngineError(`${op}: unknown divergence kind '${(never as { kind: string }).kind}'`);
     }
   }
 }

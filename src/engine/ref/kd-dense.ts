@@ -1,10 +1,11 @@
 // KD loss over DENSE teacher rows: forward value per row and the gradient of the mean loss
 // w.r.t. the student logits, walking V with an online log-sum-exp (no (N,V) probability array).
-// It does not process the teacher (see logit-processing.ts) nor handle sparse top-k teachers.
+// It does not process the teacher (src/distill/logit-processing.ts does) nor handle sparse top-k teachers.
 
+import type { LossResult } from '../backend.js';
+import { needLen, needSizes } from './check.js';
 import { elementTerm } from './divergences.js';
-import { needLen, needSizes } from './errors.js';
-import { resolveKdOptions, type KdOptions, type LossResult } from './kd-options.js';
+import { resolveKdOptions, type KdOptions } from './kd-options.js';
 import { countUnmasked, rowLogSumExp } from './row-walk.js';
 
 /** What the dense teacher array holds: raw `logits` (divided by T like the student) or

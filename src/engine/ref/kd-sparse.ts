@@ -1,19 +1,13 @@
-// KD loss over SPARSE teacher rows (top-k ids + log-probs + tail mass, as logit-processing.ts
+// KD loss over SPARSE teacher rows (top-k ids + log-probs + tail mass, as src/distill/logit-processing.ts
 // writes them): forward value per row and the gradient of the mean loss w.r.t. the student
 // logits. Dense-only: `mse` (needs teacher logits). It does not truncate or process the teacher.
 
+import { EngineError, type LossResult } from '../backend.js';
+import { TAIL_MODES, type TailMode } from '../loss-kinds.js';
+import { needLen, needSizes } from './check.js';
 import { elementTerm } from './divergences.js';
-import { DistillError, needLen, needSizes } from './errors.js';
-import { resolveKdOptions, type KdOptions, type LossResult } from './kd-options.js';
+import { resolveKdOptions, type KdOptions } from './kd-options.js';
 import { countUnmasked, logAddExp, rowLogSumExp } from './row-walk.js';
-
-/**
- * How the teacher mass outside the kept ids is matched:
- * - 'ignore':  both distributions renormalized over the kept ids (the tail is dropped);
- * - 'bucket':  support = kept ids + one bucket; the student's mass outside the ids vs the tail;
- * - 'uniform': full V; the tail spread evenly over the V − k' ids not kept.
- */
-export type TailMode = 'ignore' | 'bucket' | 'uniform';
 
 /** Per row up to k entries: ids (N,k) i32 (-1 = empty slot), logProbs (N,k) f32 (teacher
  *  log-probabilities; empty slots ignored), tail (N) f32 = teacher mass outside the ids.
@@ -43,7 +37,7 @@ export function kdSparseForwardBackward(
   if (dStudent) needLen(op, 'dStudent', dStudent, N * V);
   if (targets) needLen(op, 'targets', targets, N);
   const mode = teacher.tailMode;
-  if (mode !== 'ignore' && mode !== 'bucket' && mode !== 'uniform') throw new DistillError(`${op}: teacher.tailMode must be 'ignore', 'bucket' or 'uniform', got '${String(mode)}'`);
+  if (!TAIL_MODES.some((t) => t.name === mode)) throw new EngineError(`${op}: teacher.tailMode must be one of ${TAIL_MODES.map((t) => `'${t.name}'`).join(', ')}, got '${String(mode)}'`);
   const o = resolveKdOptions(op, options);
   const term = elementTerm(op, options.divergence);
   const count = countUnmasked(targets, N, o.ignoreIndex);
@@ -62,15 +56,15 @@ export function kdSparseForwardBackward(
     for (let e = 0; e < k; e++) {
       const id = teacher.ids[kb + e];
       if (id < 0) continue;
-      if (id >= V) throw new DistillError(`${op}: teacher.ids[${i},${e}] = ${id} is outside [0, V=${V})`);
-      if (slot[id] >= 0) throw new DistillError(`${op}: teacher.ids row ${i} repeats id ${id}`);
+      if (id >= V) throw new EngineError(`${op}: teacher.ids[${i},${e}] = ${id} is outside [0, V=${V})`);
+      if (slot[id] >= 0) throw new EngineError(`${op}: teacher.ids row ${i} repeats id ${id}`);
       slot[id] = e; kept++;
       lpSum = logAddExp(lpSum, teacher.logProbs[kb + e]);
     }
     const tail = teacher.tail[i];
-    if (!(tail >= 0)) throw new DistillError(`${op}: teacher.tail[${i}] = ${tail} must be >= 0`);
+    if (!(tail >= 0)) throw new EngineError(`${op}: teacher.tail[${i}] = ${tail} must be >= 0`);
     if (mode !== 'ignore' && Math.abs(Math.exp(lpSum) + tail - 1) > MASS_TOL) {
-      throw new DistillError(`${op}: row ${i}: Σ exp(logProbs) + tail = ${Math.exp(lpSum) + tail}, not 1; tail mode '${mode}' needs the unrenormalized top-k (processTeacherLogitsSparse with tailBucket: true)`);
+      throw new EngineError(`${op}: row ${i}: Σ exp(logProbs) + tail = ${Math.exp(lpSum) + tail}, not 1; tail mode '${mode}' needs the unrenormalized top-k (processTeacherLogitsSparse with tailBucket: true)`);
     }
     const lse = rowLogSumExp(student, base, V, o.invT, o.chunk);
     let L = 0, S = 0;

@@ -1,24 +1,25 @@
-// Fills a teacher store: runs a teacher over both splits of a tokenized corpus in consecutive
-// windows of `context` tokens, truncates each position's distribution (top-p, then top-k, with
-// the tail mass) and writes shard after shard. Shards are independent: finished ones are skipped,
-// so a killed run resumes at the first missing shard, and processes given disjoint shard ranges
-// can fill one store together. It does not load models or tokenize (the CLI does).
+// The cache job (`distill cache`): runs any teacher over both splits of a tokenized corpus in
+// consecutive windows of `context` tokens, truncates each position's distribution (top-p, then
+// top-k, with the tail mass) and writes shard after shard of an offline store (src/store/ holds
+// the format). Shards are independent: finished ones are skipped, so a killed run resumes at the
+// first missing shard, and processes given disjoint shard ranges can fill one store together.
+// It does not open teachers or tokenize (the CLI does).
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TokenStream } from '../data/batcher.js';
 import { processTeacherLogitsSparse } from '../distill/index.js';
-import type { Teacher } from '../teacher/teacher.js';
-import { encodeRecord } from './codec.js';
-import { StoreError } from './errors.js';
-import { DEFAULT_LP_FLOOR, recordLayout, type StoreSettings, type ValueEncoding } from './format.js';
-import { corpusIdentity } from './identity.js';
-import { createManifest, writeOrCheckManifest, type Manifest } from './manifest.js';
-import { writeShardFile, type ShardEntry } from './shard-file.js';
+import { encodeRecord } from '../store/codec.js';
+import { StoreError } from '../store/errors.js';
+import { DEFAULT_LP_FLOOR, recordLayout, type StoreSettings, type ValueEncoding } from '../store/format.js';
+import { corpusIdentity } from '../store/identity.js';
+import { createManifest, writeOrCheckManifest, type Manifest } from '../store/manifest.js';
+import { writeShardFile, type ShardEntry } from '../store/shard-file.js';
+import type { Teacher } from './teacher.js';
 
 export interface CacheOptions {
   dir: string;
   teacher: Teacher;
-  teacherIdentity: string;
+  /** The tokenizer the corpus was tokenized with (the teacher's, when it names one). */
   tokenizerIdentity: string;
   /** V: the tokenizer's vocabulary (a larger teacher head is sliced to it). */
   vocabSize: number;
@@ -45,14 +46,17 @@ export interface CacheOptions {
 
 export interface CacheResult { manifest: Manifest; written: number; skipped: number; positions: number }
 
-export function fillStore(o: CacheOptions): CacheResult {
+export async function fillStore(o: CacheOptions): Promise<CacheResult> {
   const settings: StoreSettings = {
-    teacherIdentity: o.teacherIdentity, teacherDescription: o.teacher.description, tokenizerIdentity: o.tokenizerIdentity,
+    teacherIdentity: o.teacher.identity, teacherDescription: o.teacher.description, tokenizerIdentity: o.tokenizerIdentity,
     vocabSize: o.vocabSize, k: o.k, topP: o.topP, temperature: o.temperature, encoding: o.encoding,
     lpFloor: DEFAULT_LP_FLOOR, context: o.context,
   };
   if (o.teacher.vocabSize < o.vocabSize) {
     throw new StoreError(`distill cache: teacher ${o.teacher.description} has ${o.teacher.vocabSize} logits per position but the tokenizer has ${o.vocabSize} ids; teacher and tokenizer must share a vocabulary`);
+  }
+  if (o.teacher.tokenizerIdentity !== null && o.teacher.tokenizerIdentity !== o.tokenizerIdentity) {
+    throw new StoreError(`distill cache: teacher ${o.teacher.description} speaks tokenizer ${o.teacher.tokenizerIdentity}, the corpus was tokenized with ${o.tokenizerIdentity}`);
   }
   if (o.context > o.teacher.maxSeqLen) throw new StoreError(`distill cache: context ${o.context} exceeds the teacher's maxSeqLen ${o.teacher.maxSeqLen}; lower --context`);
   mkdirSync(o.dir, { recursive: true });
@@ -70,10 +74,9 @@ export function fillStore(o: CacheOptions): CacheResult {
   const todo = mine.filter((s) => !existsSync(join(o.dir, s.file)));
   const total = todo.reduce((a, s) => a + s.count, 0);
   const L = recordLayout(o.vocabSize, o.k, o.encoding);
-  const C = o.context, V = o.vocabSize, TV = o.teacher.vocabSize, k = o.k;
+  const C = o.context, V = o.vocabSize, k = o.k;
   const N = o.batch * C;
-  const tokens = new Int32Array(N), ids = new Int32Array(N * k), lps = new Float32Array(N * k), tail = new Float32Array(N);
-  const sliced = TV !== V ? new Float32Array(N * V) : null;
+  const tokens = new Int32Array(N), offsets = new Int32Array(o.batch), ids = new Int32Array(N * k), lps = new Float32Array(N * k), tail = new Float32Array(N);
   let done = 0;
   for (const sh of todo) {
     const split = sh.split === 'train' ? o.train : o.val;
@@ -87,12 +90,12 @@ export function fillStore(o: CacheOptions): CacheResult {
       const T = full > 0 ? C : sh.count - p;
       const n = B * T;
       for (let i = 0; i < n; i++) tokens[i] = split[local0 + p + i];
-      let logits = o.teacher.logits(tokens.subarray(0, n), B, T);
-      if (sliced) {
-        for (let i = 0; i < n; i++) sliced.set(logits.subarray(i * TV, i * TV + V), i * V);
-        logits = sliced;
-      }
-      processTeacherLogitsSparse(ids.subarray(0, n * k), lps.subarray(0, n * k), tail.subarray(0, n), logits.subarray(0, n * V), n, V, k,
+      for (let b = 0; b < B; b++) offsets[b] = local0 + p + b * T;
+      const out = await o.teacher.predict({
+        tokens: tokens.subarray(0, n), B, T, split: sh.split, offsets, V, accept: ['logits'], temperature: o.temperature,
+      });
+      if (out.kind !== 'logits') throw new StoreError(`distill cache: teacher ${o.teacher.description} answered with ${out.kind} rows, not logits`);
+      processTeacherLogitsSparse(ids.subarray(0, n * k), lps.subarray(0, n * k), tail.subarray(0, n), out.logits, n, V, k,
         { temperature: o.temperature, topP: o.topP, tailBucket: true });
       for (let i = 0; i < n; i++) encodeRecord(records, (p + i) * L.recordBytes, ids, lps, i * k, tail[i], L, settings);
       p += n; done += n;
