@@ -31,7 +31,7 @@ export function oneDnnBench(): OneDnn | null {
   }
   return {
     run(M, K, N, threads, seconds) {
-      const r = spawnSync(exe, [M, K, N, seconds].map(String), { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
+      const r = spawnSync(exe, [M, K, N, seconds].map(String), { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads), ...(process.env.DISTILL_ISA === 'avx2' ? { DNNL_MAX_CPU_ISA: 'AVX2' } : {}) } });
       if (r.status !== 0) throw new Error(`${exe} failed: ${r.stderr}`);
       return r.stdout.trim().split('\n').map((l) => { const [med, best] = l.split(' ').map(Number); return { med, best }; });
     },

@@ -129,7 +129,7 @@ def torch_env(base):
     # made the KD step 7x slower. tcmalloc keeps them (the allocator PyTorch's CPU tuning guides
     # recommend); jemalloc, tried too, returns them and did not help.
     tcmalloc = next((p for p in TCMALLOC if os.path.exists(p)), None)
-    if tcmalloc:
+    if tcmalloc and base.get('BENCH_TORCH_MALLOC') != 'glibc':  # glibc: PyTorch as installed, for comparison
         env['LD_PRELOAD'] = ' '.join(x for x in (tcmalloc, base.get('LD_PRELOAD')) if x)
     return env
 

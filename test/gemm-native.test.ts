@@ -35,7 +35,7 @@ function naiveGemm(c: Float64Array, a: Float32Array, b: Float32Array, M: number,
 interface Case { M: number; N: number; K: number; tA: boolean; tB: boolean; alpha: number; beta: number }
 
 // Sizes around the tile edges of both kernels (14x32 and 6x16), the 16-wide transposing pack
-// (15, 17, 31, 33, 47), the K-block split (KC = 320 avx512 / 256 avx2: 333 and 700 cross it) and
+// (15, 17, 31, 33, 47), the K-block split (KC = 320 avx512 / 288 avx2: 333 and 700 cross it) and
 // the packed super-blocks (MC = NC = 4096: M = 4111, 4100 and N = 4150, 4200 cross them, in all
 // four layouts), the matrix-vector path (M = 1 or N = 1 above the tiny-product cutoff, all four
 // layouts), the split-K path (long K into a small C with 2+ threads: K >= 4 KC, the last four, one

@@ -32,10 +32,12 @@ static inline void transpose8(__m256 r[8]) {
 
 struct Kernel6x16 {
   static constexpr int MR = 6, NR = 16;
-  // KC: the 6-row A micro-panel of 256 k (6 KiB) stays in L1 while the 16-wide B micro-panels
-  // (16 KiB each) of a task's MB x NB block stream past it from L2 (KC x NB = 256 KiB);
+  // KC: the 6-row A micro-panel of 288 k (7 KiB) stays in L1 while the 16-wide B micro-panels
+  // (18 KiB each; both fit Zen 3's 32 KiB L1) of a task's MB x NB block stream past it from L2
+  // (KC x NB = 288 KiB). 288, not 256: the dims 288 (stories15M) and the head loss's 262-row
+  // chunks are one K block, so C is written once (+6-9 % at 2 threads on those shapes than 256);
   // MC x NC bound the packed A and B super-blocks (shared, in L3).
-  static constexpr int KC = 256, MC = 4096, NC = 4096, MB = 96, NB = 256;
+  static constexpr int KC = 288, MC = 4096, NC = 4096, MB = 96, NB = 256;
 
   // Transposing pack (A stored (M,K) -> MR = 6 panel, B stored (N,K) -> NR = 16 panel): dst[k*R + r]
   // = src[r*ld + k], rows past `rows` zero; 8x8 blocks transposed in registers. A 6-wide group
