@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, copyFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCheckpoint } from '../src/io/load-model.js';
-import { encodeLlama2c, parseLlama2c, readLlama2c, writeLlama2c } from '../src/io/llama2c.js';
+import { encodeLlama2c, readLlama2c, writeLlama2c } from '../src/io/llama2c.js';
 import { parseSafetensors, readSafetensors, writeSafetensors, halfToFloat } from '../src/io/safetensors.js';
 import { readHfFolder, writeHfFolder } from '../src/io/hf.js';
 import { loadDistillCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';

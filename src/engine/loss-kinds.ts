@@ -57,7 +57,6 @@ export type FusedDivergence = Extract<Divergence, { kind: Extract<DivergenceEntr
 export type TailMode = typeof TAIL_MODES[number]['name'];
 export type TeacherFormName = typeof TEACHER_FORMS[number]['name'];
 
-export const DIVERGENCE_CODES = codesOf(DIVERGENCES);
 export const TAIL_MODE_CODES = codesOf(TAIL_MODES);
 export const TEACHER_FORM_CODES = codesOf(TEACHER_FORMS);
 
