@@ -13,6 +13,7 @@ import { saveCheckpoint } from '../src/io/checkpoint.js';
 import { createActivations, createModel, forward, generate, initParams, type ModelConfig } from '../src/model/index.js';
 import { openTeacher, type TeacherContext } from '../src/teacher/open-teacher.js';
 import { TeacherError, type TeacherRequest } from '../src/teacher/teacher.js';
+import { loadTokenizer } from '../src/data/index.js';
 
 const be = createRefBackend();
 // vocabulary 70 for a tokenizer of 67: a padded head (the three extra rows are never asked for)
@@ -64,6 +65,23 @@ test('generate() continues a prompt as the model does; forms and sizes that do n
   await assert.rejects(() => t.predict(req({ B: 3, tokens: new Int32Array(3 * T) })), /3 windows per call, it was opened for 1\.\.2/);
   assert.equal(await openTeacher({ kind: 'none' }, ctx), null);
   await assert.rejects(() => openTeacher({ kind: 'checkpoint', path, precision: 'fp32' }, { ...ctx, tokenizer: { ...tokenizer, vocabSize: 80 } }),
-    /test\.yaml: teacher .*teacher\.safetensors has a vocabulary of 70 but the tokenizer tok\.model has 80/);
+    /test\.yaml: teacher .*teacher\.safetensors has a vocabulary of 70 but the run's tokenizer tok\.model \(80 pieces, sha256:tok\) has 80: the teacher cannot score ids 70\.\.79\. .*a padded head\) is sliced to it/);
   await assert.rejects(() => openTeacher({ kind: 'checkpoint', path, precision: 'fp32' }, { ...ctx, seqLen: 17 }), TeacherError);
+});
+
+test('a teacher folder with its own tokenizer is refused for another vocabulary, naming both and the ways out', async () => {
+  // ../shared/data/tinystories-656k carries its 2,048-piece tokenizer.json; the run speaks tok512.
+  const M656 = '../shared/data/tinystories-656k';
+  const tok512 = loadTokenizer('../shared/data/stories260K/tok512.bin');
+  const run = { ...ctx, tokenizer: tok512 };
+  await assert.rejects(() => openTeacher({ kind: 'checkpoint', path: M656, precision: 'fp32' }, run), (e: unknown) => {
+    assert.ok(e instanceof TeacherError);
+    assert.match(e.message, /^test\.yaml: teacher hf \.\.\/shared\/data\/tinystories-656k speaks tokenizer \.\.\/shared\/data\/tinystories-656k\/tokenizer\.json \(2048 pieces, sha256:[0-9a-f]+\), the run's tokenizer \.\.\/shared\/data\/stories260K\/tok512\.bin \(512 pieces, sha256:[0-9a-f]+\) is another vocabulary/);
+    assert.match(e.message, /Ways out: train the student on the teacher's tokenizer \(data\.tokenizer: \.\.\/shared\/data\/tinystories-656k\/tokenizer\.json\); or distil across tokenizers with the cross-tokenizer mode/);
+    return true;
+  });
+  const own = loadTokenizer(`${M656}/tokenizer.json`);
+  const t = (await openTeacher({ kind: 'checkpoint', path: M656, precision: 'fp32' }, { ...ctx, tokenizer: own }))!;
+  assert.equal(t.tokenizerIdentity, own.identity());
+  assert.equal(t.vocabSize, 2048);
 });

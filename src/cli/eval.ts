@@ -6,12 +6,12 @@ import type { Command } from 'commander';
 import { selectBackend } from '../engine/select.js';
 import { loadModelAndTokenizer } from '../eval/load-pair.js';
 import { withBf16Weights } from '../model/index.js';
-import { corpusSplit, evaluatePerplexity, type SplitName } from '../eval/perplexity.js';
+import { corpusSplitWithBytes, evaluatePerplexity, type SplitName } from '../eval/perplexity.js';
 import { backendOption, CliUsageError, intOption } from './generate.js';
 
 interface EvalFlags {
   model: string;
-  tokenizer: string;
+  tokenizer?: string;
   data: string;
   split: string;
   seqLen?: number;
@@ -34,9 +34,11 @@ export function registerEval(program: Command): void {
       'Windows: N tokens give W = floor((N-1)/T) windows; window i has inputs',
       'tokens[i*T .. i*T+T-1] and targets tokens[i*T+1 .. i*T+T]; the shorter tail',
       'is dropped; the loss is the mean over all W*T targets.',
+      'Per byte: the summed loss over the UTF-8 bytes of text those targets spell',
+      '(bits/byte = nats/byte / ln 2), comparable between models with different tokenizers.',
     ].join('\n'))
     .requiredOption('--model <path>', 'checkpoint: HF folder, distill .safetensors, or llama2.c .bin')
-    .requiredOption('--tokenizer <path>', 'tokenizer: llama2.c .bin, SentencePiece .model, or HF tokenizer.json')
+    .option('--tokenizer <path>', 'tokenizer: llama2.c .bin, SentencePiece .model, or HF tokenizer.json (default: the one the model folder carries)')
     .requiredOption('--data <file>', 'text corpus: paragraphs separated by blank lines')
     .option('--split <name>', 'val | train | all', 'val')
     .option('--seq-len <n>', `T, tokens per window (default ${DEFAULT_SEQ_LEN}, capped at the model's context)`, intOption('--seq-len', 1))
@@ -50,13 +52,14 @@ export function registerEval(program: Command): void {
       const loaded = loadModelAndTokenizer(f.model, f.tokenizer);
       const { checkpoint, tokenizer } = loaded;
       const model = f.precision === 'bf16' ? withBf16Weights(be, loaded.model) : loaded.model;
-      const tokens = corpusSplit(f.data, tokenizer, f.split as SplitName);
+      const { tokens, tokenBytes } = corpusSplitWithBytes(f.data, tokenizer, f.split as SplitName);
       const seqLen = f.seqLen ?? Math.min(DEFAULT_SEQ_LEN, checkpoint.config.maxSeqLen);
-      const r = await evaluatePerplexity(be, model, tokens, { seqLen, maxWindows: f.maxWindows });
+      const r = await evaluatePerplexity(be, model, tokens, { seqLen, maxWindows: f.maxWindows, tokenBytes });
       console.log(`model: ${checkpoint.path} (${checkpoint.source}, ${model.layout.total} parameters, ${checkpoint.bytesOnDisk} bytes on disk)`);
       console.log(`data: ${f.data} split ${f.split}: ${tokens.length} tokens, ${r.windows} windows of ${r.seqLen} (${r.tokensScored} targets scored)`);
       console.log(`loss: ${r.meanLoss.toFixed(6)} nats/token${f.precision === 'bf16' ? ' (bf16 matmul weights)' : ''}`);
       console.log(`perplexity: ${r.perplexity.toFixed(4)}`);
+      console.log(`per byte: ${r.bitsPerByte!.toFixed(6)} bits/byte, ${r.natsPerByte!.toFixed(6)} nats/byte (${Math.round(r.bytesScored!)} bytes of text; comparable across tokenizers)`);
       console.log(`speed: ${Math.round(r.tokensPerSecond)} tokens/s on ${be.name} (${be.isa}, ${be.threads} threads), ${r.seconds.toFixed(2)} s`);
     });
 }

@@ -40,7 +40,7 @@ export function backendOption(v: string): 'ref' | 'native' {
 
 interface GenerateFlags {
   model: string;
-  tokenizer: string;
+  tokenizer?: string;
   prompt: string;
   maxTokens?: number;
   temperature: number;
@@ -56,13 +56,15 @@ const DEFAULT_MAX_TOKENS = 256;
 
 function runGenerate(f: GenerateFlags, write: (s: string) => void): void {
   const be = selectBackend(f.backend);
-  const { model, tokenizer: tok } = loadModelAndTokenizer(f.model, f.tokenizer);
+  const { checkpoint, model, tokenizer: tok } = loadModelAndTokenizer(f.model, f.tokenizer);
   // Llama-style vocabularies start every document with BOS; GPT-2 has none and uses <|endoftext|>.
   const start = tok.bosId ?? tok.eosId;
   const ids = tok.encode(f.prompt);
   if (start !== null) ids.unshift(start);
-  if (ids.length === 0) throw new CliUsageError(`the prompt is empty and ${f.tokenizer} has no BOS or EOS token to start from; give --prompt text`);
-  const stopIds = [tok.eosId, tok.bosId].filter((x): x is number => x !== null);
+  if (ids.length === 0) throw new CliUsageError(`the prompt is empty and ${tok.source} has no BOS or EOS token to start from; give --prompt text`);
+  // The model's generation_config.json / config.json EOS ids, the tokenizer's EOS, and BOS (which
+  // starts the next document, as llama2.c's run.c stops at it).
+  const stopIds = [...new Set([...checkpoint.eosIds, tok.eosId, tok.bosId].filter((x): x is number => x !== null))];
   const dec = createStreamDecoder(tok, ids[ids.length - 1]);
   // The prompt is printed with the first new token, so a failure in the first forward pass
   // leaves stdout empty rather than half a line.
@@ -85,7 +87,7 @@ export function registerGenerate(program: Command): void {
     .command('generate')
     .description('continue a prompt with a model and print prompt + continuation (stops at EOS/BOS)')
     .requiredOption('--model <path>', 'checkpoint: HF folder, distill .safetensors, or llama2.c .bin')
-    .requiredOption('--tokenizer <path>', 'tokenizer: llama2.c .bin, SentencePiece .model, or HF tokenizer.json')
+    .option('--tokenizer <path>', 'tokenizer: llama2.c .bin, SentencePiece .model, or HF tokenizer.json (default: the one the model folder carries)')
     .requiredOption('--prompt <text>', 'text to continue (a BOS token is put before it when the tokenizer has one)')
     .option('--max-tokens <n>', `new tokens at most (default ${DEFAULT_MAX_TOKENS}, or fewer when the context fills)`, intOption('--max-tokens', 0))
     .option('--temperature <t>', '0 = greedy; otherwise softmax temperature', floatOption('--temperature', 0, 100), 1)

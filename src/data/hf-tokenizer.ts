@@ -2,15 +2,15 @@
 // and whatever else @huggingface/tokenizers supports) behind distill's Tokenizer interface. The
 // encoding itself is the package's (pure JS, no network); this file only adapts it, picks BOS/EOS
 // and computes identities. It does not read tokenizer_config.json chat templates.
-import { readFileSync } from 'node:fs';
 import { Tokenizer as HfTokenizerImpl } from '@huggingface/tokenizers';
 import { TokenizerError } from './errors.js';
+import type { SpecialRole, SpecialTokenNames } from './hf-special-tokens.js';
 import { checkIds, type EncodeOptions, type Tokenizer } from './tokenizer.js';
 import { encoderIdentity, vocabIdentity } from './vocab-identity.js';
 
 interface AddedTokenJson { id: number; content: string; special?: boolean }
 interface TokenizerJson {
-  model?: { type?: string; byte_fallback?: boolean };
+  model?: { type?: string; byte_fallback?: boolean; unk_token?: string | null };
   normalizer?: unknown;
   pre_tokenizer?: unknown;
   post_processor?: { type?: string; single?: { SpecialToken?: { id: string } }[] } | null;
@@ -21,6 +21,7 @@ interface TokenizerJson {
 // Names tried, in order, when the post-processor does not say which token starts a sequence.
 const BOS_NAMES = ['<s>', '<|begin_of_text|>', '<|startoftext|>', '<bos>', '<|endoftext|>'];
 const EOS_NAMES = ['</s>', '<|end_of_text|>', '<|endoftext|>', '<eos>', '<|im_end|>'];
+const PAD_NAMES = ['<pad>', '<|pad|>', '[PAD]'];
 
 /** GPT-2's byte <-> printable-unicode table (bytes_to_unicode), inverted: char code -> byte. */
 function unicodeToByte(): Map<number, number> {
@@ -38,6 +39,8 @@ export class HfTokenizer implements Tokenizer {
   readonly vocabSize: number;
   readonly bosId: number | null;
   readonly eosId: number | null;
+  readonly padId: number | null;
+  readonly unkId: number | null;
   private readonly impl: HfTokenizerImpl;
   private readonly vocab: string[];
   private readonly special: Set<number>;
@@ -47,7 +50,8 @@ export class HfTokenizer implements Tokenizer {
   private vocabHash = '';
   private encoderHash = '';
 
-  constructor(readonly source: string, json: TokenizerJson) {
+  /** `specials`: the roles the folder's special_tokens_map.json / tokenizer_config.json name (hf-special-tokens.ts). */
+  constructor(readonly source: string, json: TokenizerJson, specials: SpecialTokenNames = {}) {
     this.json = json;
     if (typeof json !== 'object' || json === null || typeof json.model !== 'object') {
       throw new TokenizerError(source, 'not a Hugging Face tokenizer.json: no "model" object');
@@ -73,22 +77,23 @@ export class HfTokenizer implements Tokenizer {
       }
       return null;
     };
+    // Roles named by special_tokens_map.json / tokenizer_config.json win (transformers' order);
+    // a named token must exist, in the added tokens or the model's vocabulary.
+    const named = (role: SpecialRole): number | null | undefined => {
+      const n = specials[role];
+      if (!n) return undefined;
+      const id = byName([n.content]) ?? this.impl.token_to_id(n.content);
+      if (id === undefined || id === null) throw new TokenizerError(n.from, `${role}_token ${JSON.stringify(n.content)} is not a token of ${source}`);
+      return id;
+    };
     const templBos = json.post_processor?.single?.[0]?.SpecialToken?.id;
-    this.bosId = (templBos !== undefined ? byName([templBos]) : null) ?? byName(BOS_NAMES);
-    this.eosId = byName(EOS_NAMES);
+    this.bosId = named('bos') ?? (templBos !== undefined ? byName([templBos]) : null) ?? byName(BOS_NAMES);
+    this.eosId = named('eos') ?? byName(EOS_NAMES);
+    this.padId = named('pad') ?? byName(PAD_NAMES);
+    const modelUnk = json.model.unk_token;
+    this.unkId = named('unk') ?? (typeof modelUnk === 'string' ? byName([modelUnk]) ?? this.impl.token_to_id(modelUnk) ?? null : null);
     this.byteLevel = json.decoder?.type === 'ByteLevel' ? unicodeToByte() : null;
     this.byteFallback = json.model.byte_fallback === true;
-  }
-
-  static load(path: string): HfTokenizer {
-    let json: TokenizerJson;
-    const text = readFileSync(path, 'utf8');
-    try {
-      json = JSON.parse(text) as TokenizerJson;
-    } catch (e) {
-      throw new TokenizerError(path, `not valid JSON (truncated?): ${(e as Error).message}`);
-    }
-    return new HfTokenizer(path, json);
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {
@@ -129,10 +134,23 @@ export class HfTokenizer implements Tokenizer {
     const m = this.byteFallback ? /^<0x([0-9A-Fa-f]{2})>$/.exec(tok) : null;
     if (m) return Uint8Array.of(parseInt(m[1], 16));
     // Generic decoders (Metaspace, Replace+Strip, WordPiece): the text this id adds after prev.
+    // A byte piece alone decodes to U+FFFD (half a character), so the text after one is taken
+    // after an anchor piece instead: these decoders only treat the first token of a text apart.
     if (prev < 0 || this.special.has(prev)) return Buffer.from(this.impl.decode([id], { clean_up_tokenization_spaces: false }), 'utf8');
-    const both = this.impl.decode([prev, id], { clean_up_tokenization_spaces: false });
-    const first = this.impl.decode([prev], { clean_up_tokenization_spaces: false });
+    const ctx = this.byteFallback && /^<0x[0-9A-Fa-f]{2}>$/.test(this.vocab[prev]) ? this.anchorId() : prev;
+    const both = this.impl.decode([ctx, id], { clean_up_tokenization_spaces: false });
+    const first = this.impl.decode([ctx], { clean_up_tokenization_spaces: false });
     return Buffer.from(both.startsWith(first) ? both.slice(first.length) : this.impl.decode([id], { clean_up_tokenization_spaces: false }), 'utf8');
+  }
+
+  private anchor = -1;
+  /** A piece that decodes alone to plain text (not special, not a byte): context for decodeToken. */
+  private anchorId(): number {
+    if (this.anchor < 0) {
+      this.anchor = this.vocab.findIndex((t, id) => !this.special.has(id) && !/^<0x[0-9A-Fa-f]{2}>$/.test(t) && /^[A-Za-z]+$/.test(this.impl.decode([id], { clean_up_tokenization_spaces: false })));
+      if (this.anchor < 0) throw new TokenizerError(this.source, 'no plain-letter piece to decode byte-piece continuations after');
+    }
+    return this.anchor;
   }
 
   idToPiece(id: number): string {

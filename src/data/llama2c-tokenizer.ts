@@ -20,6 +20,9 @@ export class Llama2cTokenizer implements Tokenizer {
   readonly vocabSize: number;
   readonly bosId = BOS;
   readonly eosId = EOS;
+  /** llama2.c's vocabularies are Llama's: id 0 is <unk>; there is no padding token. */
+  readonly unkId = 0;
+  readonly padId = null;
   readonly maxTokenLength: number;
   private readonly pieces: string[];
   private readonly scores: Float32Array;

@@ -2,8 +2,9 @@
 // Tokenizer interface, choosing the format by extension, then by content. It knows no format
 // details beyond the first bytes; each format's file holds its own parser.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { TokenizerError } from './errors.js';
+import { readSpecialTokenNames } from './hf-special-tokens.js';
 import { HfTokenizer } from './hf-tokenizer.js';
 import { Llama2cTokenizer } from './llama2c-tokenizer.js';
 import { SentencePieceTokenizer } from './sentencepiece-tokenizer.js';
@@ -53,7 +54,8 @@ export function loadTokenizer(path: string, format?: TokenizerFormat): Tokenizer
       } catch (e) {
         throw new TokenizerError(file, `not a tokenizer: invalid JSON (truncated?): ${(e as Error).message}`);
       }
-      return new HfTokenizer(file, json as ConstructorParameters<typeof HfTokenizer>[1]);
+      // special_tokens_map.json / tokenizer_config.json beside it name BOS/EOS/PAD/UNK
+      return new HfTokenizer(file, json as ConstructorParameters<typeof HfTokenizer>[1], readSpecialTokenNames(dirname(file)));
     }
     case 'sentencepiece':
       return new SentencePieceTokenizer(file, parseSentencePieceModel(file, buf));

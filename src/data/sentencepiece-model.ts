@@ -29,6 +29,7 @@ export interface SentencePieceModel {
   treatWhitespaceAsSuffix: boolean;
   bosPiece: string;
   eosPiece: string;
+  padPiece: string;
   unkSurface: string;
   normalizer: {
     name: string;
@@ -43,7 +44,7 @@ export interface SentencePieceModel {
 // Field numbers from sentencepiece_model.proto.
 const MODEL = { pieces: 1, trainerSpec: 2, normalizerSpec: 3 };
 const PIECE = { piece: 1, score: 2, type: 3 };
-const TRAINER = { modelType: 3, treatWhitespaceAsSuffix: 24, byteFallback: 35, unkSurface: 44, bosPiece: 46, eosPiece: 47 };
+const TRAINER = { modelType: 3, treatWhitespaceAsSuffix: 24, byteFallback: 35, unkSurface: 44, bosPiece: 46, eosPiece: 47, padPiece: 48 };
 const NORMALIZER = { name: 1, charsmap: 2, addDummyPrefix: 3, removeExtraWhitespaces: 4, escapeWhitespaces: 5 };
 
 /** Parses ModelProto bytes; throws TokenizerError naming `source` when they are not one. */
@@ -55,6 +56,7 @@ export function parseSentencePieceModel(source: string, buf: Uint8Array): Senten
     treatWhitespaceAsSuffix: false,
     bosPiece: '<s>',
     eosPiece: '</s>',
+    padPiece: '<pad>',
     unkSurface: ' \u2047 ', // sentencepiece kDefaultUnknownSymbol
     normalizer: { name: '', charsmapBytes: 0, addDummyPrefix: true, removeExtraWhitespaces: true, escapeWhitespaces: true },
   };
@@ -89,6 +91,7 @@ export function parseSentencePieceModel(source: string, buf: Uint8Array): Senten
           else if (g.field === TRAINER.unkSurface && g.wireType === WIRE_LEN) m.unkSurface = fieldString(g);
           else if (g.field === TRAINER.bosPiece && g.wireType === WIRE_LEN) m.bosPiece = fieldString(g);
           else if (g.field === TRAINER.eosPiece && g.wireType === WIRE_LEN) m.eosPiece = fieldString(g);
+          else if (g.field === TRAINER.padPiece && g.wireType === WIRE_LEN) m.padPiece = fieldString(g);
         }
       } else if (f.field === MODEL.normalizerSpec && f.wireType === WIRE_LEN) {
         for (const g of readProtoFields(f.bytes)) {

@@ -17,6 +17,8 @@ export class SentencePieceTokenizer implements Tokenizer {
   readonly bosId: number | null;
   readonly eosId: number | null;
   readonly unkId: number;
+  /** The CONTROL piece named by trainer_spec.pad_piece (default '<pad>'), when the model has one. */
+  readonly padId: number | null;
   /** NORMAL, USER_DEFINED and UNUSED pieces: what merges may produce (sentencepiece pieces_). */
   private readonly mergeable = new Map<string, MergeTarget>();
   /** CONTROL, UNKNOWN and BYTE pieces (sentencepiece reserved_id_map_). */
@@ -64,6 +66,7 @@ export class SentencePieceTokenizer implements Tokenizer {
     };
     this.bosId = control(model.bosPiece);
     this.eosId = control(model.eosPiece);
+    this.padId = control(model.padPiece);
   }
 
   static load(path: string): SentencePieceTokenizer {

@@ -21,6 +21,10 @@ export interface Tokenizer {
   readonly bosId: number | null;
   /** End-of-sequence id, or null when the vocabulary has none. */
   readonly eosId: number | null;
+  /** Padding id, or null when the vocabulary names none. */
+  readonly padId: number | null;
+  /** The id unknown text maps to, or null when there is none (byte-level vocabularies). */
+  readonly unkId: number | null;
   /** Text to ids. Special-token text inside `text` is encoded as plain text unless the format says otherwise (HF added tokens). */
   encode(text: string, opts?: EncodeOptions): number[];
   /** Ids to text: BOS/EOS/control ids produce nothing, byte tokens are joined into UTF-8, the dummy-prefix space is dropped. */

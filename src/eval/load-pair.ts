@@ -2,6 +2,8 @@
 // tokenizer's ids must all be rows of the model's embedding). Used by generate/eval, from the CLI
 // and from tests. It does not choose a backend or run anything.
 
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadTokenizer, type Tokenizer } from '../data/index.js';
 import { type LoadedCheckpoint, loadCheckpoint } from '../io/load-model.js';
 import { createModel, type Model } from '../model/index.js';
@@ -13,8 +15,17 @@ export interface ModelAndTokenizer {
   tokenizer: Tokenizer;
 }
 
-export function loadModelAndTokenizer(modelPath: string, tokenizerPath: string): ModelAndTokenizer {
+/** The tokenizer files a model folder may carry, in the order loadTokenizer looks for them. */
+const FOLDER_TOKENIZERS = ['tokenizer.json', 'tokenizer.model', 'tokenizer.bin'];
+
+/** `tokenizerPath` undefined: the tokenizer the model folder carries (a Hugging Face folder's tokenizer.json). */
+export function loadModelAndTokenizer(modelPath: string, tokenizerPath?: string): ModelAndTokenizer {
   const checkpoint = loadCheckpoint(modelPath);
+  if (tokenizerPath === undefined) {
+    const carries = statSync(modelPath).isDirectory() && FOLDER_TOKENIZERS.some((f) => existsSync(join(modelPath, f)));
+    if (!carries) throw new EvalError(`${modelPath} carries no tokenizer (${FOLDER_TOKENIZERS.join(', ')}); give one with --tokenizer`);
+    tokenizerPath = modelPath;
+  }
   const tokenizer = loadTokenizer(tokenizerPath);
   if (tokenizer.vocabSize > checkpoint.config.vocabSize) {
     throw new EvalError(`${tokenizerPath}: the tokenizer has ${tokenizer.vocabSize} tokens but ${modelPath} has an embedding of ${checkpoint.config.vocabSize} rows; expected a tokenizer of at most ${checkpoint.config.vocabSize} tokens (the model's own)`);

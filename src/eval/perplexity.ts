@@ -5,10 +5,14 @@
 //   window i: inputs tokens[i*T .. i*T+T-1], targets tokens[i*T+1 .. i*T+T];
 //   the tail with fewer than T targets is DROPPED; loss = mean over all W*T targets, in nats.
 // Every window starts with an empty context (no carry-over between windows).
+// Given the tokenizer, the same summed loss is also divided by the UTF-8 bytes of text the scored
+// targets spell (nats/byte, bits/byte), which ranks models with different tokenizers.
 // It does not tokenize or read files; callers pass token ids (see corpusSplit below for text).
 
 import type { Backend } from '../engine/backend.js';
-import { evalWindowCount, tokenizeCorpus, type TokenStream, type Tokenizer } from '../data/index.js';
+import { evalWindowCount, type TokenStream, type Tokenizer } from '../data/index.js';
+import { corpusDocuments, readCorpusBytes, resolveCorpusOptions, tokenizeDocuments } from '../data/corpus.js';
+import { documentTokenBytes } from './text-bytes.js';
 import { createActivations, type Model } from '../model/index.js';
 import { createEvalScratch, evaluateStudent } from './distill-eval.js';
 import { EvalError } from './errors.js';
@@ -22,6 +26,8 @@ export interface PerplexityOptions {
   maxWindows?: number;
   /** Windows per forward pass (default 8: enough rows to keep the GEMMs busy, small activations). */
   batchSize?: number;
+  /** Bytes of text each token stands for (text-bytes.ts): with them, the loss is also given per byte. */
+  tokenBytes?: ArrayLike<number>;
 }
 
 export interface PerplexityResult {
@@ -36,19 +42,34 @@ export interface PerplexityResult {
   /** Wall time of the forward passes (s) and the resulting throughput. */
   seconds: number;
   tokensPerSecond: number;
+  /** With tokenBytes: UTF-8 bytes of text the scored targets stand for, and the summed loss per byte
+   *  in nats and in bits (= nats / ln 2): comparable across tokenizers, unlike per-token loss. */
+  bytesScored: number | null;
+  natsPerByte: number | null;
+  bitsPerByte: number | null;
 }
+
 
 export type SplitName = 'train' | 'val' | 'all';
 
-/** Token ids of a corpus split per shared/data/README.md (src/data tokenizeCorpus: BOS + tokens per paragraph, last 10% val). */
-export function corpusSplit(path: string, tok: Tokenizer, split: SplitName): Uint32Array {
-  const c = tokenizeCorpus(path, tok);
-  if (split === 'train') return c.train;
-  if (split === 'val') return c.val;
+/** Token ids of a corpus split per shared/data/README.md (src/data tokenizeDocuments: BOS + tokens per
+ *  paragraph, last 10% val), and the bytes of text each token stands for (text-bytes.ts). */
+export function corpusSplitWithBytes(path: string, tok: Tokenizer, split: SplitName): { tokens: Uint32Array; tokenBytes: Float64Array } {
+  const o = resolveCorpusOptions(path);
+  const docs = corpusDocuments(path, readCorpusBytes(path), o);
+  const c = tokenizeDocuments(path, docs, tok, o.valFraction);
+  const nTrain = docs.length - c.valDocs;
+  const pick = split === 'train' ? { tokens: c.train, docs: docs.slice(0, nTrain) } : split === 'val' ? { tokens: c.val, docs: docs.slice(nTrain) } : null;
+  if (pick) return { tokens: pick.tokens, tokenBytes: documentTokenBytes(tok, pick.docs, pick.tokens) };
   const all = new Uint32Array(c.train.length + c.val.length);
   all.set(c.train);
   all.set(c.val, c.train.length);
-  return all;
+  return { tokens: all, tokenBytes: documentTokenBytes(tok, docs, all) };
+}
+
+/** The token ids of corpusSplitWithBytes alone. */
+export function corpusSplit(path: string, tok: Tokenizer, split: SplitName): Uint32Array {
+  return corpusSplitWithBytes(path, tok, split).tokens;
 }
 
 /** Scores `tokens` window by window (see the file header for the exact definition). */
@@ -66,8 +87,16 @@ export async function evaluatePerplexity(be: Backend, model: Model, tokens: Toke
   const B = Math.max(1, Math.min(opts.batchSize ?? 8, W));
   const acts = createActivations(c, B, T, { training: false, allLogits: true });
   const r = await evaluateStudent(be, model, acts, null, { tokens, split: 'val', what: 'evaluation tokens' }, B, T, createEvalScratch(B, T), W);
+  // Windows are contiguous from 0, so the targets scored are tokens[1 .. W*T].
+  let bytes: number | null = null;
+  if (opts.tokenBytes) {
+    bytes = 0;
+    for (let i = 1; i <= r.tokens; i++) bytes += opts.tokenBytes[i];
+  }
+  const natsPerByte = bytes ? (r.valLoss * r.tokens) / bytes : null;
   return {
     meanLoss: r.valLoss, perplexity: Math.exp(r.valLoss), windows: r.windows, seqLen: T, tokensScored: r.tokens,
     seconds: r.seconds, tokensPerSecond: r.tokens / Math.max(r.seconds, 1e-9),
+    bytesScored: bytes, natsPerByte, bitsPerByte: natsPerByte === null ? null : natsPerByte / Math.LN2,
   };
 }

@@ -114,41 +114,87 @@ function weightFiles(dir: string): Map<string, SafetensorsFile> {
   throw new FormatError(dir, `no model.safetensors or model.safetensors.index.json${other ? ` (found ${other}: convert it to safetensors first)` : ''}`);
 }
 
-/** Loads a Hugging Face folder into our layout. */
-export function readHfFolder(dir: string): { config: ModelConfig; params: Float32Array } {
+/**
+ * Stored tensor names by the name a reader asks for: every stored name, plus the aliases that
+ * safetensors' __metadata__ records for tensors it wrote once ({"model.embed_tokens.weight":
+ * "lm_head.weight"}, as save_pretrained does for a tied matrix).
+ */
+function aliasedNames(files: Map<string, SafetensorsFile>): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const n of files.keys()) names.set(n, n);
+  for (const f of new Set(files.values())) {
+    for (const [alias, stored] of Object.entries(f.metadata)) {
+      if (typeof stored === 'string' && files.has(stored) && !names.has(alias)) names.set(alias, stored);
+    }
+  }
+  return names;
+}
+
+/** A JSON file of the folder, or null when absent; a FormatError naming it when it is not an object. */
+function optionalJson(path: string): Json | null {
+  if (!existsSync(path)) return null;
+  let j: unknown;
+  try {
+    j = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new FormatError(path, `is not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new FormatError(path, 'expected a JSON object');
+  return j as Json;
+}
+
+/**
+ * The ids generation stops at, as transformers' generate() takes them: generation_config.json's
+ * eos_token_id (an id or a list), else config.json's; [] when neither names one.
+ */
+export function hfEosIds(dir: string, config: Json, vocabSize: number): number[] {
+  const genPath = join(dir, 'generation_config.json');
+  const gen = optionalJson(genPath);
+  const [file, v] = gen?.eos_token_id != null ? [genPath, gen.eos_token_id] : [join(dir, 'config.json'), config.eos_token_id];
+  if (v == null) return [];
+  const ids = Array.isArray(v) ? v : [v];
+  for (const id of ids) {
+    if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= vocabSize) throw new FormatError(file, `eos_token_id ${JSON.stringify(v)} must be an id (or a list of ids) in [0, ${vocabSize})`);
+  }
+  return ids as number[];
+}
+
+/** Loads a Hugging Face folder into our layout, with the ids generation stops at. */
+export function readHfFolder(dir: string): { config: ModelConfig; params: Float32Array; eosIds: number[] } {
   const cfgPath = join(dir, 'config.json');
   if (!existsSync(cfgPath)) throw new FormatError(dir, 'not a Hugging Face model folder: expected a config.json');
-  let j: Json;
-  try {
-    j = JSON.parse(readFileSync(cfgPath, 'utf8')) as Json;
-  } catch (e) {
-    throw new FormatError(cfgPath, `is not valid JSON (${(e as Error).message})`);
-  }
+  const j = optionalJson(cfgPath) as Json;
   const arch = hfArchitecture(cfgPath, j);
   const files = weightFiles(dir);
+  const stored = aliasedNames(files);
   const isGpt2 = arch === 'GPT2LMHeadModel';
   // GPT-2 names may carry a 'transformer.' prefix (GPT2LMHeadModel.save_pretrained) or not (the hub's gpt2)
   const prefix = isGpt2 && [...files.keys()].some((n) => n.startsWith('transformer.')) ? 'transformer.' : '';
   const hfName = (n: string): string => (n === 'lm_head.weight' ? n : prefix + n);
-  const config = parseHfConfig(cfgPath, j, files.has('lm_head.weight'));
+  const config = parseHfConfig(cfgPath, j, stored.has('lm_head.weight'));
+  const embedName = hfName(isGpt2 ? 'wte.weight' : 'model.embed_tokens.weight');
+  // A tied matrix written once as the head only (no alias recorded) is the embedding too.
+  if (config.tiedEmbeddings && !stored.has(embedName) && stored.has('lm_head.weight')) stored.set(embedName, stored.get('lm_head.weight')!);
   const layout = buildLayout(config);
   const params = new Float32Array(layout.total);
   const used = new Set<string>();
   for (const rule of hfNameRules(config)) {
     const name = hfName(rule.hf);
-    const f = files.get(name);
-    if (!f) throw new FormatError(dir, `missing tensor '${name}' (expected shape [${rule.hfShape.join(', ')}] from config.json)`);
-    const e = f.entries.get(name)!;
+    const at = stored.get(name);
+    if (!at) throw new FormatError(dir, `missing tensor '${name}' (expected shape [${rule.hfShape.join(', ')}] from config.json)`);
+    const f = files.get(at)!;
+    const e = f.entries.get(at)!;
+    const what = at === name ? `tensor '${name}'` : `tensor '${at}' (stored for '${name}')`;
     if (e.shape.length !== rule.hfShape.length || e.shape.some((d, i) => d !== rule.hfShape[i])) {
-      throw new FormatError(f.path, `tensor '${name}' has shape [${e.shape.join(', ')}], but config.json implies [${rule.hfShape.join(', ')}]`);
+      throw new FormatError(f.path, `${what} has shape [${e.shape.join(', ')}], but config.json implies [${rule.hfShape.join(', ')}]`);
     }
-    hfToOurs(rule, f.readF32(name), rule.ours.map((n) => paramView(layout, params, n)));
-    used.add(name);
+    hfToOurs(rule, f.readF32(at), rule.ours.map((n) => paramView(layout, params, n)));
+    used.add(at);
   }
   if (config.tiedEmbeddings) used.add('lm_head.weight'); // tied: HF ignores a stored head too
   const extra = [...files.keys()].filter((n) => !used.has(n) && !IGNORED_HF_TENSORS.some((r) => r.test(n)));
   if (extra.length) throw new FormatError(dir, `unexpected tensor(s) ${extra.slice(0, 5).map((n) => `'${n}'`).join(', ')}${extra.length > 5 ? ` and ${extra.length - 5} more` : ''} for ${arch} with this config.json`);
-  return { config, params };
+  return { config, params, eosIds: hfEosIds(dir, j, config.vocabSize) };
 }
 
 /** config.json fields for a ModelConfig (the inverse of parseHfConfig). */

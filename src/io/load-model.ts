@@ -22,6 +22,9 @@ export interface LoadedCheckpoint {
   path: string;
   /** Bytes of the weight files on disk. */
   bytesOnDisk: number;
+  /** The ids the model's own files say generation stops at (HF generation_config.json /
+   *  config.json eos_token_id); [] when they name none (the tokenizer's EOS is used then). */
+  eosIds: number[];
 }
 
 const WHAT = 'a Hugging Face folder (config.json), a distill .safetensors checkpoint, or a llama2.c .bin (magic \'ak42\' or legacy header)';
@@ -62,18 +65,18 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
   const head = firstBytes(path, 64);
   if (path.endsWith('.safetensors')) {
     const f = parseSafetensors(path, readFileSync(path));
-    return { ...checkpointFromSafetensors(f), source: 'distill', path, bytesOnDisk: size };
+    return { ...checkpointFromSafetensors(f), source: 'distill', path, bytesOnDisk: size, eosIds: [] };
   }
   if (looksLikeLlama2c(head)) {
     const m = parseLlama2c(path, readFileSync(path));
     const source: CheckpointSource = m.version === 'legacy' ? 'llama2c-legacy' : m.version === 1 ? 'llama2c-v1' : 'llama2c-v2';
-    return { config: m.config, params: m.params, source, path, bytesOnDisk: size };
+    return { config: m.config, params: m.params, source, path, bytesOnDisk: size, eosIds: [] };
   }
   if (head.length >= 8) {
     const hl = Number(head.readBigUInt64LE(0));
     if (hl > 1 && hl < size && head[8] === 0x7b /* '{' */) {
       const f = parseSafetensors(path, readFileSync(path));
-      return { ...checkpointFromSafetensors(f), source: 'distill', path, bytesOnDisk: size };
+      return { ...checkpointFromSafetensors(f), source: 'distill', path, bytesOnDisk: size, eosIds: [] };
     }
   }
   throw new FormatError(path, `unrecognised checkpoint (first bytes ${head.subarray(0, 8).toString('hex')}); expected ${WHAT}`);

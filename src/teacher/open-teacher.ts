@@ -2,7 +2,10 @@
 // cache command) names and checks it against the run — vocabulary (a padded head may be larger,
 // never smaller), tokenizer, context. Callers hold the Teacher interface only; new sources (GGUF,
 // ONNX, HTTP servers) are added here and nowhere else. It trains nothing.
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TokenStream } from '../data/batcher.js';
+import { loadTokenizer, type Tokenizer } from '../data/index.js';
 import type { Backend } from '../engine/backend.js';
 import { loadCheckpoint } from '../io/load-model.js';
 import { createModel } from '../model/index.js';
@@ -34,12 +37,14 @@ export interface TeacherContext {
 /** The teacher `spec` names, opened and checked against `ctx`; null for `none` (hard labels only). */
 export async function openTeacher(spec: TeacherSpec, ctx: TeacherContext): Promise<Teacher | null> {
   let teacher: Teacher;
+  let own: Tokenizer | null = null; // the tokenizer a checkpoint carries, when it carries one
   switch (spec.kind) {
     case 'none': return null;
     case 'checkpoint': {
       const c = loadCheckpoint(spec.path);
+      own = checkpointTokenizer(spec.path);
       teacher = new ModelTeacher(ctx.be, createModel(c.config, c.params), ctx.batch, ctx.seqLen, `${c.source} ${spec.path}`,
-        spec.precision, ctx.tokenizer.identity());
+        spec.precision, own ? own.identity() : ctx.tokenizer.identity());
       break;
     }
     case 'store':
@@ -50,19 +55,30 @@ export async function openTeacher(spec: TeacherSpec, ctx: TeacherContext): Promi
       throw new TeacherError(`${ctx.source}: unknown teacher kind '${(never as { kind: string }).kind}'`);
     }
   }
-  checkFits(teacher, ctx);
+  checkFits(teacher, ctx, own);
   return teacher;
 }
 
+/** The tokenizer stored with a checkpoint (a model folder's tokenizer.json / .model / .bin), or null. */
+function checkpointTokenizer(path: string): Tokenizer | null {
+  if (!statSync(path).isDirectory()) return null;
+  return ['tokenizer.json', 'tokenizer.model', 'tokenizer.bin'].some((f) => existsSync(join(path, f))) ? loadTokenizer(path) : null;
+}
+
 /** The checks every source passes, whatever its kind: ids of the run's tokenizer, a vocabulary at
- *  least the tokenizer's (a larger one is a padded head, cut by the teacher), the run's context. */
-function checkFits(t: Teacher, ctx: TeacherContext): void {
+ *  least the tokenizer's (a larger one is a padded head, cut by the teacher), the run's context.
+ *  `own`: the tokenizer the teacher came with, when known, to name in the error. */
+function checkFits(t: Teacher, ctx: TeacherContext, own: Tokenizer | null): void {
   const tok = ctx.tokenizer;
+  const run = `the run's tokenizer ${tok.source} (${tok.vocabSize} pieces, ${tok.identity()})`;
   if (t.tokenizerIdentity !== null && t.tokenizerIdentity !== tok.identity()) {
-    throw new TeacherError(`${ctx.source}: teacher ${t.description} speaks tokenizer ${t.tokenizerIdentity}, the run's ${tok.source} is ${tok.identity()}; teacher and student must share a tokenizer`);
+    const its = own ? `tokenizer ${own.source} (${own.vocabSize} pieces, ${own.identity()})` : `tokenizer ${t.tokenizerIdentity}`;
+    throw new TeacherError(`${ctx.source}: teacher ${t.description} speaks ${its}, ${run} is another vocabulary, so their ids do not match one to one. `
+      + `Ways out: train the student on the teacher's tokenizer (data.tokenizer: ${own ? own.source : "the teacher's tokenizer file"}); or distil across tokenizers with the cross-tokenizer mode (not in this version yet)`);
   }
   if (t.vocabSize < tok.vocabSize) {
-    throw new TeacherError(`${ctx.source}: teacher ${t.description} has a vocabulary of ${t.vocabSize} but the tokenizer ${tok.source} has ${tok.vocabSize}; teacher and student must share a vocabulary`);
+    throw new TeacherError(`${ctx.source}: teacher ${t.description} has a vocabulary of ${t.vocabSize} but ${run} has ${tok.vocabSize}: the teacher cannot score ids ${t.vocabSize}..${tok.vocabSize - 1}. `
+      + `Teacher and student must share a vocabulary: a teacher head larger than the tokenizer (a padded head) is sliced to it, a smaller one cannot be. Use the teacher's own tokenizer (data.tokenizer), or a teacher trained on ${tok.source}`);
   }
   if (ctx.seqLen > t.maxSeqLen) throw new TeacherError(`${ctx.source}: windows of ${ctx.seqLen} tokens exceed teacher ${t.description}'s context of ${t.maxSeqLen}; lower train.seqLen`);
 }
