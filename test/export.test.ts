@@ -4,7 +4,7 @@
 // refusal made before anything is written.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadTokenizer } from '../src/data/index.js';
@@ -15,6 +15,7 @@ import { readLlama2c } from '../src/io/llama2c.js';
 import { type ModelConfig, createActivations, createModel, forward, initParams } from '../src/model/index.js';
 import { Rng } from '../src/engine/rng.js';
 import { selectBackend } from '../src/engine/select.js';
+import { runRecipeFile } from './helpers/run-recipe.js';
 
 const M656 = '../shared/data/tinystories-656k';
 const STORIES = '../shared/data/stories260K/stories260K.bin';
@@ -96,4 +97,28 @@ test('refusals come before any file is written: format, what the format cannot h
   assert.throws(() => runExport(M656, flags('hf', exists)), /hf-656k-again already exists; pass --overwrite to replace it/);
   runExport(M656, flags('hf', exists, { overwrite: true }));
   assert.deepEqual(loadCheckpoint(exists).params, loadCheckpoint(M656).params);
+});
+
+test('a run folder exports its newest checkpoint with its recipe\'s tokenizer', async () => {
+  const data = join('..', 'shared', 'data');
+  const corpus = join(tmp, 'stories.txt');
+  writeFileSync(corpus, readFileSync(join(data, 'tinystories', 'stories.txt'), 'utf8').split(/\n\s*\n/).slice(0, 100).join('\n\n'));
+  const recipePath = join(tmp, 'exp.yaml');
+  writeFileSync(recipePath, `name: exp
+outDir: ${join(tmp, 'runs')}
+seed: 3
+data: {path: ${corpus}, tokenizer: ${join(data, 'stories260K', 'tok512.bin')}, cacheDir: ${join(tmp, 'cache')}}
+teacher: {kind: none}
+student: {kind: config, dim: 16, nLayers: 1, nHeads: 2, nKvHeads: 1, hiddenDim: 32, maxSeqLen: 32}
+train: {steps: 4, batchSize: 2, seqLen: 16, lr: 0.01, checkpointEvery: 2}
+eval: {every: 4, maxWindows: 2}
+monitor: {logEvery: 1, progress: false}
+`);
+  await runRecipeFile({ recipePath });
+  const runDir = join(tmp, 'runs', 'exp');
+  const out = join(tmp, 'exp.bin');
+  const lines = runExport(runDir, flags('llama2c', out, { llama2cVersion: '1' }));
+  assert.match(lines[0], /exp\.bin: llama2c \(v1\) from run .*runs\/exp \(step 4\)/);
+  assert.deepEqual(readLlama2c(out).params, loadCheckpoint(join(runDir, 'checkpoints', 'step-000004', 'model.safetensors')).params);
+  assert.throws(() => runExport(join(tmp, 'runs'), flags('llama2c', join(tmp, 'x.bin'))), /runs: folder has neither config\.json nor model\.safetensors/);
 });
