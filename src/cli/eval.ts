@@ -37,8 +37,8 @@ export function registerEval(program: Command): void {
       'Per byte: the summed loss over the UTF-8 bytes of text those targets spell',
       '(bits/byte = nats/byte / ln 2), comparable between models with different tokenizers.',
     ].join('\n'))
-    .requiredOption('--model <path>', 'checkpoint: HF folder, distill .safetensors, or llama2.c .bin')
-    .option('--tokenizer <path>', 'tokenizer: llama2.c .bin, SentencePiece .model, or HF tokenizer.json (default: the one the model folder carries)')
+    .requiredOption('--model <path>', 'checkpoint: HF folder, distill .safetensors, GGUF, or llama2.c .bin')
+    .option('--tokenizer <path>', 'tokenizer: llama2.c .bin, SentencePiece .model, HF tokenizer.json, or .gguf (default: the one a model folder or GGUF file carries)')
     .requiredOption('--data <file>', 'text corpus: paragraphs separated by blank lines')
     .option('--split <name>', 'val | train | all', 'val')
     .option('--seq-len <n>', `T, tokens per window (default ${DEFAULT_SEQ_LEN}, capped at the model's context)`, intOption('--seq-len', 1))
