@@ -42,7 +42,7 @@ export async function openTeacher(spec: TeacherSpec, ctx: TeacherContext): Promi
     case 'none': return null;
     case 'checkpoint': {
       const c = loadCheckpoint(spec.path);
-      own = checkpointTokenizer(spec.path);
+      own = checkpointTokenizer(spec.path, c.source);
       teacher = new ModelTeacher(ctx.be, createModel(c.config, c.params), ctx.batch, ctx.seqLen, `${c.source} ${spec.path}`,
         spec.precision, own ? own.identity() : ctx.tokenizer.identity());
       break;
@@ -59,8 +59,9 @@ export async function openTeacher(spec: TeacherSpec, ctx: TeacherContext): Promi
   return teacher;
 }
 
-/** The tokenizer stored with a checkpoint (a model folder's tokenizer.json / .model / .bin), or null. */
-function checkpointTokenizer(path: string): Tokenizer | null {
+/** The tokenizer stored with a checkpoint (a GGUF file's vocabulary, a model folder's tokenizer.json / .model / .bin), or null. */
+function checkpointTokenizer(path: string, source: string): Tokenizer | null {
+  if (source === 'gguf') return loadTokenizer(path);
   if (!statSync(path).isDirectory()) return null;
   return ['tokenizer.json', 'tokenizer.model', 'tokenizer.bin'].some((f) => existsSync(join(path, f))) ? loadTokenizer(path) : null;
 }
