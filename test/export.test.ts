@@ -4,13 +4,16 @@
 // refusal made before anything is written.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadTokenizer } from '../src/data/index.js';
+import { HfTokenizer, loadTokenizer, splitParagraphs } from '../src/data/index.js';
+import { ggufTokenizerMetaOf } from '../src/data/gguf-tokenizer.js';
+import { tokenizerJsonFromLlamaVocab } from '../src/data/tokenizer-json-from-vocab.js';
 import { runExport } from '../src/cli/export.js';
 import { loadCheckpoint } from '../src/io/load-model.js';
 import { writeHfFolder } from '../src/io/hf.js';
+import { parseGguf } from '../src/io/gguf.js';
 import { readLlama2c } from '../src/io/llama2c.js';
 import { type ModelConfig, createActivations, createModel, forward, initParams } from '../src/model/index.js';
 import { Rng } from '../src/engine/rng.js';
@@ -87,9 +90,10 @@ test('llama2c: a half-split (Hugging Face) model gets its q/k rows interleaved a
 
 test('refusals come before any file is written: format, what the format cannot hold, missing tokenizer, existing --out', () => {
   const out = join(tmp, 'refused');
-  assert.throws(() => runExport(M656, flags('safetensors', out)), /--format must be one of hf, llama2c, got 'safetensors'/);
+  assert.throws(() => runExport(M656, flags('safetensors', out)), /--format must be one of hf, gguf, llama2c, got 'safetensors'/);
   assert.throws(() => runExport(M656, flags('llama2c', out)), /cannot export \.\.\/shared\/data\/tinystories-656k as llama2c: llama2\.c fixes normEps 1e-5 and ropeTheta 10000; got 0\.000001 and 10000/);
   assert.throws(() => runExport(STORIES, flags('hf', out)), /cannot export .*stories260K\.bin as hf: a Hugging Face folder needs the tokenizer: give --tokenizer/);
+  assert.throws(() => runExport(M656, flags('hf', out, { tokenizer: '../shared/data/gpt2-tokenizer/tokenizer.json' })), /cannot export .* as hf: the tokenizer .*gpt2-tokenizer\/tokenizer\.json has 50257 tokens but the model's embedding only 2048 rows/);
   assert.equal(existsSync(out), false);
   assert.deepEqual(readdirSync(tmp).filter((n) => n.includes('.tmp-')), []);
   const exists = join(tmp, 'hf-656k-again');
@@ -120,5 +124,79 @@ monitor: {logEvery: 1, progress: false}
   const lines = runExport(runDir, flags('llama2c', out, { llama2cVersion: '1' }));
   assert.match(lines[0], /exp\.bin: llama2c \(v1\) from run .*runs\/exp \(step 4\)/);
   assert.deepEqual(readLlama2c(out).params, loadCheckpoint(join(runDir, 'checkpoints', 'step-000004', 'model.safetensors')).params);
+  const hf = join(tmp, 'exp-hf');
+  runExport(runDir, flags('hf', hf));
+  assert.deepEqual(loadCheckpoint(hf).config.vocabSize, 512);
+  assert.equal(loadTokenizer(hf).encode('Once upon a time').length, loadTokenizer(join(data, 'stories260K', 'tok512.bin')).encode('Once upon a time').length);
   assert.throws(() => runExport(join(tmp, 'runs'), flags('llama2c', join(tmp, 'x.bin'))), /runs: folder has neither config\.json nor model\.safetensors/);
+});
+
+test('hf from stories260K + tok512: the converted tokenizer.json encodes real text to the same ids, the model the same logits', () => {
+  const out = join(tmp, 'hf-260k');
+  runExport(STORIES, flags('hf', out, { tokenizer: '../shared/data/stories260K/tok512.model' }));
+  assert.deepEqual(readdirSync(out).sort(), ['config.json', 'generation_config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
+  const cfg = JSON.parse(readFileSync(join(out, 'tokenizer_config.json'), 'utf8'));
+  assert.deepEqual([cfg.bos_token, cfg.eos_token, cfg.unk_token], ['<s>', '</s>', '<unk>']);
+  const a = loadCheckpoint(STORIES), b = loadCheckpoint(out);
+  const be = selectBackend('ref');
+  const tokens = Int32Array.from([1, 403, 407, 261, 378, 267, 309, 505]);
+  const run = (ck: typeof a) => forward(be, createModel(ck.config, ck.params), createActivations(ck.config, 1, 8), tokens, 1, 8).slice();
+  const la = run(a), lb = run(b);
+  for (let i = 0; i < la.length; i++) assert.ok(Math.abs(la[i] - lb[i]) < 1e-5, `logit ${i}`);
+  // Both tokenizer sources (the .model and run.c's .bin) convert to a tokenizer.json that encodes
+  // and decodes stories.txt's paragraphs as tok512 does.
+  for (const src of ['../shared/data/stories260K/tok512.model', '../shared/data/stories260K/tok512.bin']) {
+    const dir = join(tmp, `hf-260k-${src.slice(-5)}`);
+    runExport(STORIES, flags('hf', dir, { tokenizer: src }));
+    const want = loadTokenizer(src), got = loadTokenizer(dir);
+    assert.equal(got.kind, 'hf');
+    assert.deepEqual([got.bosId, got.eosId, got.unkId], [1, 2, 0]);
+    const paragraphs = splitParagraphs(readFileSync('../shared/data/tinystories/stories.txt', 'utf8')).slice(0, 400);
+    for (const p of paragraphs) {
+      const ids = got.encode(p);
+      assert.deepEqual(ids, want.encode(p), p.slice(0, 60));
+      assert.equal(got.decode(ids), p);
+    }
+  }
+});
+
+test('the Llama 2 SentencePiece vocabulary (32,000 pieces) converts to a tokenizer.json with the same ids on three corpora', () => {
+  const spm = loadTokenizer('../shared/data/llama2c-tokenizer/tokenizer.model');
+  const hf = new HfTokenizer('converted', tokenizerJsonFromLlamaVocab(spm.source, ggufTokenizerMetaOf(spm)) as ConstructorParameters<typeof HfTokenizer>[1]);
+  for (const f of ['tinyshakespeare/input.txt', 'tinystories/stories.txt', 'wikitext2-tokens/test.txt']) {
+    // wikitext's literal "<unk>" is an added token to an HF tokenizer (as transformers' own
+    // converted Llama tokenizer treats it), plain text to SentencePiece: left out of the comparison.
+    const text = readFileSync(`../shared/data/${f}`, 'utf8').replaceAll('<unk>', 'unk').slice(0, 60000);
+    for (const p of splitParagraphs(text).slice(0, 150)) assert.deepEqual(hf.encode(p), spm.encode(p), `${f}: ${p.slice(0, 60)}`);
+  }
+});
+
+test('gguf: our stories260K GGUF matches llama.cpp\'s converter key by key and tensor by tensor; quantized types load back', () => {
+  const out = join(tmp, 'stories.gguf');
+  const lines = runExport(STORIES, flags('gguf', out, { tokenizer: '../shared/data/stories260K/tok512.model' }));
+  assert.match(lines[0], /stories\.gguf: gguf \(f32\) from .*stories260K\.bin, \d+ bytes/);
+  const ref = parseGguf('ref', readFileSync('../shared/data/stories260K-gguf/stories260K.gguf'));
+  const ours = parseGguf('ours', readFileSync(out));
+  const same = (k: string) => JSON.stringify(ref.metadata.get(k)?.value) === JSON.stringify(ours.metadata.get(k)?.value);
+  // The keys llama.cpp reads to build the model and its vocabulary. Not compared: general.name, and
+  // llama.context_length (the converter wrote its default 2048; llama2.c's header says 512).
+  for (const k of ['general.architecture', 'llama.embedding_length', 'llama.feed_forward_length', 'llama.block_count', 'llama.attention.head_count',
+    'llama.attention.head_count_kv', 'llama.rope.dimension_count', 'llama.attention.layer_norm_rms_epsilon', 'tokenizer.ggml.model',
+    'tokenizer.ggml.tokens', 'tokenizer.ggml.scores', 'tokenizer.ggml.token_type', 'tokenizer.ggml.bos_token_id', 'tokenizer.ggml.eos_token_id',
+    'tokenizer.ggml.unknown_token_id']) assert.ok(same(k), `metadata ${k}`);
+  assert.equal(ours.metadata.get('llama.context_length')?.value, 512);
+  // Every tensor we write equals the converter's; it also stored the tied head as output.weight.
+  for (const t of ours.tensors) assert.deepEqual(ours.readF32(t.name), ref.readF32(t.name), t.name);
+  assert.deepEqual(ref.tensors.map((t) => t.name).filter((n) => !ours.tensorByName.has(n)), ['output.weight']);
+  assert.deepEqual(ref.readF32('output.weight'), ours.readF32('token_embd.weight'));
+  for (const type of ['f16', 'q8_0', 'q4_0']) {
+    const q = join(tmp, `stories-${type}.gguf`);
+    runExport(STORIES, flags('gguf', q, { tokenizer: '../shared/data/stories260K/tok512.bin', type }));
+    const back = loadCheckpoint(q);
+    assert.equal(back.source, 'gguf');
+    assert.equal(loadTokenizer(q).identity(), loadTokenizer('../shared/data/stories260K/tok512.bin').identity());
+    assert.ok(statSync(q).size < statSync(out).size, `${type} is smaller than f32`);
+  }
+  assert.throws(() => runExport(STORIES, flags('gguf', join(tmp, 'bad.gguf'), { tokenizer: '../shared/data/stories260K/tok512.bin', type: 'q3_k' })), /--type must be one of f32, f16, q8_0, q4_0, q4_k, q6_k, got 'q3_k'/);
+  assert.throws(() => runExport(M656, flags('gguf', join(tmp, 'bad.gguf'))), /cannot export .*tinystories-656k as gguf: .*a hf tokenizer cannot be written into GGUF yet/);
 });
