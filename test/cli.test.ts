@@ -82,6 +82,18 @@ test('eval on the first window matches the PyTorch reference', () => {
   assert.match(r.stdout, /speed: \d+ tokens\/s/);
 });
 
+test('eval --quant runs the weights a GGUF of that type holds and prints loss per byte; an unknown type is refused', () => {
+  const args = ['eval', '--model', `${S}/stories260K.bin`, '--tokenizer', `${S}/tok512.model`, '--data', '../shared/data/tinystories/stories.txt', '--max-windows', '2'];
+  const r = distill([...args, '--quant', 'q8_0']);
+  assert.equal(r.code, 0, r.stderr);
+  // stories260K's 64- and 172-wide rows: 31 matrices Q8_0, the 5 w2 (172 wide) fall back to F16, 11 norms F32.
+  assert.match(r.stdout, /quant: q8_0 \(31 Q8_0, 11 F32, 5 F16 tensors; 333504 bytes as GGUF\)/);
+  assert.match(r.stdout, /per byte: [\d.]+ bits\/byte, [\d.]+ nats\/byte \(\d+ bytes of text; comparable across tokenizers\)/);
+  const bad = distill([...args, '--quant', 'q3_k']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--quant must be one of f32, f16, q8_0, q4_0, q4_k, q6_k, got 'q3_k'/);
+});
+
 test('eval --precision bf16 scores what PyTorch does with bf16 matmuls, within the float32 summation-order spread', () => {
   // test/fixtures/eval/stories260k-val-bf16.json, from `/usr/bin/python3 scripts/ref-eval-stories260k.py
   // --matmul bf16 --max-windows 32 --orders 16`: on the first 32 val windows, the loss with every

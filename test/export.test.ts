@@ -14,6 +14,7 @@ import { runExport } from '../src/cli/export.js';
 import { loadCheckpoint } from '../src/io/load-model.js';
 import { writeHfFolder } from '../src/io/hf.js';
 import { parseGguf } from '../src/io/gguf.js';
+import { quantizedParams } from '../src/io/quantized-params.js';
 import { readLlama2c } from '../src/io/llama2c.js';
 import { type ModelConfig, createActivations, createModel, forward, initParams } from '../src/model/index.js';
 import { Rng } from '../src/engine/rng.js';
@@ -199,4 +200,23 @@ test('gguf: our stories260K GGUF matches llama.cpp\'s converter key by key and t
   }
   assert.throws(() => runExport(STORIES, flags('gguf', join(tmp, 'bad.gguf'), { tokenizer: '../shared/data/stories260K/tok512.bin', type: 'q3_k' })), /--type must be one of f32, f16, q8_0, q4_0, q4_k, q6_k, got 'q3_k'/);
   assert.throws(() => runExport(M656, flags('gguf', join(tmp, 'bad.gguf'))), /cannot export .*tinystories-656k as gguf: .*a hf tokenizer cannot be written into GGUF yet/);
+});
+
+test('quantized params: F32 is exact, Q8_0 / Q4_0 are what the exported GGUF gives back, within their block error', () => {
+  const ck = loadCheckpoint(STORIES);
+  assert.deepEqual(quantizedParams(ck.config, ck.params, 'F32').params, ck.params);
+  const file = join(tmp, 'stories-q8.gguf');
+  runExport(STORIES, flags('gguf', file, { tokenizer: '../shared/data/stories260K/tok512.bin', type: 'q8_0' }));
+  const q8 = quantizedParams(ck.config, ck.params, 'Q8_0');
+  assert.deepEqual(q8.params, loadCheckpoint(file).params);
+  const q4 = quantizedParams(ck.config, ck.params, 'Q4_0');
+  let e8 = 0, e4 = 0, max = 0;
+  for (let i = 0; i < ck.params.length; i++) {
+    e8 = Math.max(e8, Math.abs(q8.params[i] - ck.params[i]));
+    e4 = Math.max(e4, Math.abs(q4.params[i] - ck.params[i]));
+    max = Math.max(max, Math.abs(ck.params[i]));
+  }
+  // One step of a block's scale at most: max|w|/127 for Q8_0, max|w|/8 for Q4_0 (ggml's d = max/-8).
+  assert.ok(e8 > 0 && e8 <= max / 127, `q8_0 max error ${e8}`);
+  assert.ok(e4 > e8 && e4 <= max / 8, `q4_0 max error ${e4}`);
 });
