@@ -125,6 +125,15 @@ monitor: {logEvery: 1, progress: false}
   const lines = runExport(runDir, flags('llama2c', out, { llama2cVersion: '1' }));
   assert.match(lines[0], /exp\.bin: llama2c \(v1\) from run .*runs\/exp \(step 4\)/);
   assert.deepEqual(readLlama2c(out).params, loadCheckpoint(join(runDir, 'checkpoints', 'step-000004', 'model.safetensors')).params);
+  // eval.json records what each GGUF export weighs; the file adds only metadata and the vocabulary.
+  const sizes = JSON.parse(readFileSync(join(runDir, 'eval.json'), 'utf8')).student.exportBytes as Record<string, number>;
+  assert.deepEqual(Object.keys(sizes), ['F32', 'F16', 'Q8_0', 'Q4_0', 'Q4_K']);
+  for (const type of ['F32', 'Q8_0']) {
+    const g = join(tmp, `exp-${type}.gguf`);
+    runExport(runDir, flags('gguf', g, { type }));
+    const extra = statSync(g).size - sizes[type];
+    assert.ok(extra > 0 && extra < 16384, `${type}: file ${statSync(g).size} bytes, weights ${sizes[type]}`);
+  }
   const hf = join(tmp, 'exp-hf');
   runExport(runDir, flags('hf', hf));
   assert.deepEqual(loadCheckpoint(hf).config.vocabSize, 512);

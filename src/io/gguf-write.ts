@@ -115,6 +115,17 @@ export function encodeGgufModel(config: ModelConfig, params: Float32Array, opts:
   return { bytes: encodeGguf(kvs, tensors), arch, tensorTypes };
 }
 
+/** Bytes of tensor data a GGUF of this type holds for a model of `config` (the same type rule as
+ *  the writer, no quantizing; metadata and vocabulary come on top): export sizes for reports. */
+export function ggufWeightBytes(config: ModelConfig, type: GgufWriteType): number {
+  let bytes = 0;
+  for (const rule of ggufNameRules(config)) {
+    const t = GGML_TYPES[tensorType(type, rule.dims)];
+    bytes += (rule.dims.reduce((a, b) => a * b, 1) / t.blockSize) * t.typeSize;
+  }
+  return bytes;
+}
+
 /** Writes the model atomically (tmp file, then rename); returns what each tensor was written as. */
 export function writeGgufModel(path: string, config: ModelConfig, params: Float32Array, opts: GgufWriteOptions = {}): Omit<GgufEncoded, 'bytes'> {
   const { bytes, ...rest } = encodeGgufModel(config, params, opts);
