@@ -1,11 +1,12 @@
 // The one factory of teachers: openTeacher(spec, ctx) builds whichever source a recipe (or the
 // cache command) names and checks it against the run — vocabulary (a padded head may be larger,
-// never smaller), tokenizer, context. Callers hold the Teacher interface only; new sources (GGUF,
-// ONNX, HTTP servers) are added here and nowhere else. It trains nothing.
+// never smaller), tokenizer, context. Callers hold the Teacher interface only (and close() it when
+// done); new sources (ONNX, HTTP servers) are added here and nowhere else. It trains nothing.
 import type { TokenStream } from '../data/batcher.js';
 import type { Backend } from '../engine/backend.js';
 import { loadCheckpoint } from '../io/load-model.js';
 import { createModel } from '../model/index.js';
+import { LlamaCppTeacher } from './llama-cpp-teacher.js';
 import { ModelTeacher, type TeacherPrecision } from './model-teacher.js';
 import { openStoreTeacher, type ProcessingAsked } from './store-teacher.js';
 import { type Teacher, TeacherError } from './teacher.js';
@@ -14,7 +15,8 @@ import { type Teacher, TeacherError } from './teacher.js';
 export type TeacherSpec =
   | { kind: 'none' }
   | { kind: 'checkpoint'; path: string; precision: TeacherPrecision }
-  | { kind: 'store'; path: string; expect?: string };
+  | { kind: 'store'; path: string; expect?: string }
+  | { kind: 'llama-cpp'; path: string; topK: number };
 
 export interface TeacherContext {
   be: Backend;
@@ -45,12 +47,20 @@ export async function openTeacher(spec: TeacherSpec, ctx: TeacherContext): Promi
     case 'store':
       teacher = openStoreTeacher(spec, ctx);
       break;
+    case 'llama-cpp':
+      teacher = await LlamaCppTeacher.open({ path: spec.path, topK: spec.topK, batch: ctx.batch, seqLen: ctx.seqLen, threads: ctx.be.threads });
+      break;
     default: {
       const never: never = spec;
       throw new TeacherError(`${ctx.source}: unknown teacher kind '${(never as { kind: string }).kind}'`);
     }
   }
-  checkFits(teacher, ctx);
+  try {
+    checkFits(teacher, ctx);
+  } catch (e) {
+    await teacher.close?.();
+    throw e;
+  }
   return teacher;
 }
 

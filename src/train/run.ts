@@ -130,5 +130,7 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
   } catch (e) {
     monitor.close();
     throw e;
+  } finally {
+    await teacher?.close?.();
   }
 }
