@@ -10,6 +10,7 @@ import { ModelTeacher } from '../src/teacher/model-teacher.js';
 import { clipGradNormInPlace } from '../src/train/grad-clip.js';
 import { MicroStep } from '../src/train/micro-step.js';
 import { AdamW } from '../src/train/optimizer.js';
+import { medianStepSeconds } from './median-step.js';
 import { ALPHA, B, CLIP, LR, STUDENT, T, TEACHER, TEMPERATURE, VOCAB, WORKLOADS, baseWorkload, teacherPrecision, type StepResult, type Workload } from './step-shapes.js';
 
 const workload = process.argv[2] as Workload;
@@ -55,16 +56,7 @@ if (baseWorkload(workload) === 'teacher-forward') {
   };
 }
 
-for (let i = 0; i < warmup; i++) await step();
-prof?.resetProfile();
-const times: number[] = [];
-for (let i = 0; i < steps; i++) {
-  const t0 = performance.now();
-  await step();
-  times.push((performance.now() - t0) / 1000);
-}
-times.sort((a, b) => a - b);
-const med = times[Math.floor(times.length / 2)];
+const med = await medianStepSeconds(step, warmup, steps, () => prof?.resetProfile());
 const result: StepResult & Record<string, unknown> = {
   workload, tokensPerSec: (B * T) / med, stepSeconds: med, steps,
   peakRssBytes: process.resourceUsage().maxRSS * 1024,
