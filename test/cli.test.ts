@@ -40,6 +40,15 @@ for (const be of availableBackends().map((b) => b.name)) {
   }
 }
 
+test('generate with a GGUF model and no --tokenizer uses the vocabulary inside it; other models need one', () => {
+  const r = distill(['generate', '--model', '../shared/data/stories260K-gguf/stories260K.gguf', '--prompt', 'Once upon a time', '--temperature', '0', '--max-tokens', '27']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, README_TEXT + '\n');
+  const bin = distill(['generate', '--model', `${S}/stories260K.bin`, '--prompt', 'Once upon a time']);
+  assert.equal(bin.code, 1);
+  assert.match(bin.stderr, /stories260K\.bin: a llama2c-legacy checkpoint carries no tokenizer; pass one \(--tokenizer/);
+});
+
 test('generate: the same seed samples the same text, another seed other text', () => {
   const args = ['generate', '--model', `${S}/stories260K.bin`, '--tokenizer', `${S}/tok512.bin`, '--prompt', 'The cat', '--temperature', '1', '--top-k', '40', '--top-p', '0.9', '--max-tokens', '20'];
   const a = distill([...args, '--seed', '1']), b = distill([...args, '--seed', '1']), c = distill([...args, '--seed', '2']);

@@ -11,7 +11,7 @@ import { backendOption, CliUsageError, intOption } from './generate.js';
 
 interface EvalFlags {
   model: string;
-  tokenizer: string;
+  tokenizer?: string;
   data: string;
   split: string;
   seqLen?: number;
@@ -35,8 +35,8 @@ export function registerEval(program: Command): void {
       'tokens[i*T .. i*T+T-1] and targets tokens[i*T+1 .. i*T+T]; the shorter tail',
       'is dropped; the loss is the mean over all W*T targets.',
     ].join('\n'))
-    .requiredOption('--model <path>', 'checkpoint: HF folder, distill .safetensors, or llama2.c .bin')
-    .requiredOption('--tokenizer <path>', 'tokenizer: llama2.c .bin, SentencePiece .model, or HF tokenizer.json')
+    .requiredOption('--model <path>', 'checkpoint: HF folder, distill .safetensors, GGUF, or llama2.c .bin')
+    .option('--tokenizer <path>', 'tokenizer: llama2.c .bin, SentencePiece .model, HF tokenizer.json, or .gguf (default for a GGUF model: its own)')
     .requiredOption('--data <file>', 'text corpus: paragraphs separated by blank lines')
     .option('--split <name>', 'val | train | all', 'val')
     .option('--seq-len <n>', `T, tokens per window (default ${DEFAULT_SEQ_LEN}, capped at the model's context)`, intOption('--seq-len', 1))

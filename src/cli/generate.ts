@@ -40,7 +40,7 @@ export function backendOption(v: string): 'ref' | 'native' {
 
 interface GenerateFlags {
   model: string;
-  tokenizer: string;
+  tokenizer?: string;
   prompt: string;
   maxTokens?: number;
   temperature: number;
@@ -61,7 +61,7 @@ function runGenerate(f: GenerateFlags, write: (s: string) => void): void {
   const start = tok.bosId ?? tok.eosId;
   const ids = tok.encode(f.prompt);
   if (start !== null) ids.unshift(start);
-  if (ids.length === 0) throw new CliUsageError(`the prompt is empty and ${f.tokenizer} has no BOS or EOS token to start from; give --prompt text`);
+  if (ids.length === 0) throw new CliUsageError(`the prompt is empty and ${f.tokenizer ?? f.model} has no BOS or EOS token to start from; give --prompt text`);
   const stopIds = [tok.eosId, tok.bosId].filter((x): x is number => x !== null);
   const dec = createStreamDecoder(tok, ids[ids.length - 1]);
   // The prompt is printed with the first new token, so a failure in the first forward pass
@@ -84,8 +84,8 @@ export function registerGenerate(program: Command): void {
   program
     .command('generate')
     .description('continue a prompt with a model and print prompt + continuation (stops at EOS/BOS)')
-    .requiredOption('--model <path>', 'checkpoint: HF folder, distill .safetensors, or llama2.c .bin')
-    .requiredOption('--tokenizer <path>', 'tokenizer: llama2.c .bin, SentencePiece .model, or HF tokenizer.json')
+    .requiredOption('--model <path>', 'checkpoint: HF folder, distill .safetensors, GGUF, or llama2.c .bin')
+    .option('--tokenizer <path>', 'tokenizer: llama2.c .bin, SentencePiece .model, HF tokenizer.json, or .gguf (default for a GGUF model: its own)')
     .requiredOption('--prompt <text>', 'text to continue (a BOS token is put before it when the tokenizer has one)')
     .option('--max-tokens <n>', `new tokens at most (default ${DEFAULT_MAX_TOKENS}, or fewer when the context fills)`, intOption('--max-tokens', 0))
     .option('--temperature <t>', '0 = greedy; otherwise softmax temperature', floatOption('--temperature', 0, 100), 1)

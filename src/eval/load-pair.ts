@@ -13,8 +13,13 @@ export interface ModelAndTokenizer {
   tokenizer: Tokenizer;
 }
 
-export function loadModelAndTokenizer(modelPath: string, tokenizerPath: string): ModelAndTokenizer {
+/** `tokenizerPath` may be left out for a GGUF model: its own vocabulary (tokenizer.ggml.*) is used. */
+export function loadModelAndTokenizer(modelPath: string, tokenizerPath?: string): ModelAndTokenizer {
   const checkpoint = loadCheckpoint(modelPath);
+  if (tokenizerPath === undefined && checkpoint.source !== 'gguf') {
+    throw new EvalError(`${modelPath}: a ${checkpoint.source} checkpoint carries no tokenizer; pass one (--tokenizer: llama2.c .bin, SentencePiece .model, HF tokenizer.json or a .gguf)`);
+  }
+  tokenizerPath ??= modelPath;
   const tokenizer = loadTokenizer(tokenizerPath);
   if (tokenizer.vocabSize > checkpoint.config.vocabSize) {
     throw new EvalError(`${tokenizerPath}: the tokenizer has ${tokenizer.vocabSize} tokens but ${modelPath} has an embedding of ${checkpoint.config.vocabSize} rows; expected a tokenizer of at most ${checkpoint.config.vocabSize} tokens (the model's own)`);
