@@ -39,7 +39,7 @@ export function printLlamaCppRows(script: string, mine: readonly StepResult[], e
   const lines = rows.map((r) => r.map((cell, c) => (c === 0 || c === 3 ? cell.padEnd(width[c]) : cell.padStart(width[c]))).join('  '));
   lines.splice(1, 0, width.map((n) => '-'.repeat(n)).join('  '));
   console.log(`\nteacher forward vs llama.cpp (node-llama-cpp prebuilt CPU binary, its default f16 KV cache and flash-attention setting):\n${lines.join('\n')}\n`);
-  console.log('Same random stories15M-shaped weights (Rng(2)) as GGUF F32/F16 (bench/gguf-writer.ts), the same B×T random windows, 2 threads each;');
+  console.log('Same random stories15M-shaped weights (Rng(2)) as GGUF F32/F16 (src/io/gguf-write.ts), the same B×T random windows, 2 threads each;');
   console.log('llama.cpp: one sequence per window, the B windows in one decode (n_batch = n_ubatch = B·T). "all" asks logits at every position');
   console.log('(greedy-sampled in llama.cpp, as a teacher needs every row); "pp" = llama-bench\'s prompt processing, head for the last position only.');
   for (const n of notes) console.log(n);

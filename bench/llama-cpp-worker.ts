@@ -10,14 +10,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ControlledEvaluateInputItem, Token } from 'node-llama-cpp';
+import { ggufTokenizerMetaOf, loadTokenizer } from '../src/data/index.js';
 import { Rng } from '../src/engine/rng.js';
-import { createModel, initParams } from '../src/model/index.js';
+import { writeGgufModel } from '../src/io/gguf-write.js';
+import { initParams } from '../src/model/index.js';
 import { loadLlamaCpp } from '../src/teacher/llama-cpp-runtime.js';
-import { writeLlamaGguf, type GgufWeightType } from './gguf-writer.js';
 import { medianStepSeconds } from './median-step.js';
 import { B, T, TEACHER, VOCAB, type StepResult } from './step-shapes.js';
 
-const type = process.argv[2] as GgufWeightType;
+const type = process.argv[2] as 'F32' | 'F16';
 const mode = process.argv[3] as 'all' | 'pp';
 if (!['F32', 'F16'].includes(type) || !['all', 'pp'].includes(mode)) {
   console.error('usage: llama-cpp-worker.js F32|F16 all|pp');
@@ -35,7 +36,7 @@ export type LlamaCppResult = Omit<StepResult, 'workload'> & { workload: string }
 const dir = mkdtempSync(join(tmpdir(), 'distill-bench-gguf-'));
 const path = join(dir, `teacher-${type}.gguf`);
 try {
-  writeLlamaGguf(path, createModel(TEACHER, initParams(TEACHER, new Rng(2))), TOKENIZER, type);
+  writeGgufModel(path, TEACHER, initParams(TEACHER, new Rng(2)), { type, tokenizer: ggufTokenizerMetaOf(loadTokenizer(TOKENIZER)), name: 'distill-bench' });
   // The same windows as bench/step-worker.ts (Rng(1), VOCAB ids, first T of each T+1).
   const rng = new Rng(1);
   const windows = new Int32Array(B * (T + 1));

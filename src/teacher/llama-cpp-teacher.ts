@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import type { ControlledEvaluateInputItem, Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
-import { vocabIdentity } from '../data/vocab-identity.js';
+import { TokenizerError, tokenizerFromGguf } from '../data/index.js';
 import { loadLlamaCpp } from './llama-cpp-runtime.js';
 import { checkRequest, type Teacher, type TeacherOutput, type TeacherRequest, TeacherError } from './teacher.js';
 
@@ -33,24 +33,6 @@ export interface LlamaCppTeacherOptions {
   seqLen: number;
   /** llama.cpp threads (the run's engine threads, so both runtimes are compared on equal terms). */
   threads: number;
-}
-
-/**
- * The vocabulary identity a GGUF's tokenizer metadata stands for, computed as our tokenizers do
- * (src/data/vocab-identity.ts): 'llama' (SentencePiece) vocabularies as SentencePieceTokenizer
- * does (pieces with '▁' as ' ', and scores), 'gpt2' (byte-level BPE) as HfTokenizer does (token
- * strings, score 0). Other tokenizer models name no identity we can check, and are refused.
- */
-export function ggufVocabIdentity(path: string, ggml: { model?: string; tokens?: readonly string[]; scores?: readonly number[] }): string {
-  const tokens = ggml.tokens;
-  if (!tokens || tokens.length === 0) throw new TeacherError(`${path}: GGUF metadata has no tokenizer.ggml.tokens; a teacher must name its vocabulary`);
-  if (ggml.model === 'llama') {
-    const scores = ggml.scores;
-    if (!scores || scores.length !== tokens.length) throw new TeacherError(`${path}: tokenizer.ggml.scores has ${scores?.length ?? 0} entries for ${tokens.length} tokens`);
-    return vocabIdentity('scored-bpe', tokens.map((t, id) => ({ bytes: Buffer.from(t.replaceAll('\u2581', ' '), 'utf8'), score: scores[id] })));
-  }
-  if (ggml.model === 'gpt2') return vocabIdentity('hf-tokens', tokens.map((t) => ({ bytes: Buffer.from(t, 'utf8'), score: 0 })));
-  throw new TeacherError(`${path}: tokenizer.ggml.model is '${ggml.model}'; the llama-cpp teacher knows 'llama' (SentencePiece) and 'gpt2' (byte-level BPE) vocabularies`);
 }
 
 /** "sha256:<hex>" of the file's bytes, read in 16 MiB pieces. */
@@ -101,18 +83,19 @@ export class LlamaCppTeacher implements Teacher {
       throw new TeacherError(`${what}: node-llama-cpp could not load it as a GGUF model (${(e as Error).message.split('\n')[0]})`);
     }
     try {
-      const ggml = (model.fileInfo.metadata as { tokenizer?: { ggml?: Parameters<typeof ggufVocabIdentity>[1] } }).tokenizer?.ggml ?? {};
-      const identity = ggufVocabIdentity(opts.path, ggml);
-      const V = ggml.tokens!.length;
+      // The vocabulary as distill reads it (src/data/gguf-tokenizer.ts), so its identity is the one
+      // the run's tokenizer has when it is the same vocabulary.
+      const vocab = tokenizerFromGguf(opts.path);
+      const V = vocab.vocabSize;
       if (opts.seqLen > model.trainContextSize) {
         throw new TeacherError(`${what}: windows of ${opts.seqLen} tokens exceed its context of ${model.trainContextSize} (GGUF context_length); lower train.seqLen`);
       }
       const context = await model.createContext({ ...EXACT_CONTEXT, contextSize: opts.seqLen + 1, batchSize: opts.seqLen, sequences: 1, threads: opts.threads });
-      return new LlamaCppTeacher(llama, model, context, context.getSequence(), opts, V, identity, model.trainContextSize, model.fileInsights.totalParameters ?? null);
+      return new LlamaCppTeacher(llama, model, context, context.getSequence(), opts, V, vocab.identity(), model.trainContextSize, model.fileInsights.totalParameters ?? null);
     } catch (e) {
       await model.dispose();
       await llama.dispose();
-      throw e instanceof TeacherError ? e : new TeacherError(`${what}: ${(e as Error).message.split('\n')[0]}`);
+      throw e instanceof TeacherError ? e : new TeacherError(`${what}: ${e instanceof TokenizerError ? 'its vocabulary: ' : ''}${(e as Error).message.split('\n')[0]}`);
     }
   }
 
