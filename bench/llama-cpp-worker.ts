@@ -46,8 +46,10 @@ try {
   const { llama } = await loadLlamaCpp('bench llama-cpp-worker');
   const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
   // llama.cpp's own defaults otherwise (f16 KV cache, flash attention auto): its speed as users run it.
+  // Knobs for looking into llama.cpp's time (bench/README.md): windows per decode, flash attention off.
   const S = Number(process.env.BENCH_LLAMA_SEQUENCES ?? String(B));
-  const context = await model.createContext({ contextSize: T + 1, sequences: S, batchSize: S * T, threads });
+  const fa = process.env.BENCH_LLAMA_FLASH_ATTENTION === '0' ? { flashAttention: false } : {};
+  const context = await model.createContext({ contextSize: T + 1, sequences: S, batchSize: S * T, threads, ...fa });
   const seqs = Array.from({ length: S }, () => context.getSequence());
   const one = async (s: (typeof seqs)[number], b: number): Promise<void> => {
     await s.clearHistory();

@@ -1,5 +1,5 @@
 // One workload of the step benchmarks, in its own process so peak RSS is the workload's own:
-// `node dist/bench/step-worker.js teacher-forward|ce-step|kd-step[-bf16] [--profile]`. It drives what
+// `node dist/bench/step-worker.js teacher-forward|ce-step|kd-step|teacher-hidden[-bf16] [--profile]`. It drives what
 // training runs (ModelTeacher, MicroStep, grad clip, AdamW), never a bench-only path, and prints
 // one JSON line (StepResult; with --profile also the op-group profile of the timed steps).
 import { selectBackend } from '../src/engine/select.js';
@@ -11,11 +11,11 @@ import { clipGradNormInPlace } from '../src/train/grad-clip.js';
 import { MicroStep } from '../src/train/micro-step.js';
 import { AdamW } from '../src/train/optimizer.js';
 import { medianStepSeconds } from './median-step.js';
-import { ALPHA, B, CLIP, LR, STUDENT, T, TEACHER, TEMPERATURE, VOCAB, WORKLOADS, baseWorkload, teacherPrecision, type StepResult, type Workload } from './step-shapes.js';
+import { ALPHA, B, CLIP, HIDDEN_WORKLOADS, LR, STUDENT, T, TEACHER, TEMPERATURE, VOCAB, WORKLOADS, baseWorkload, teacherPrecision, type StepResult, type Workload } from './step-shapes.js';
 
 const workload = process.argv[2] as Workload;
-if (!WORKLOADS.includes(workload)) {
-  console.error(`usage: step-worker.js ${WORKLOADS.join('|')} [--profile]`);
+if (![...WORKLOADS, ...HIDDEN_WORKLOADS].includes(workload)) {
+  console.error(`usage: step-worker.js ${[...WORKLOADS, ...HIDDEN_WORKLOADS].join('|')} [--profile]`);
   process.exit(2);
 }
 const profiling = process.argv.includes('--profile');
@@ -39,6 +39,8 @@ const teacher = baseWorkload(workload) === 'ce-step' ? null
 let step: () => void | Promise<void>;
 if (baseWorkload(workload) === 'teacher-forward') {
   step = () => { teacher!.logits(inputs, B, T); };
+} else if (baseWorkload(workload) === 'teacher-hidden') {
+  step = () => { teacher!.hidden(inputs, B, T); };
 } else {
   const student = createModel(STUDENT, initParams(STUDENT, new Rng(3)));
   const micro = new MicroStep(be, student, teacher, {

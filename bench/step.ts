@@ -102,4 +102,4 @@ else {
     + `${p.matmulGflops.toFixed(0)} GFLOP/s on 2048×288×32000; allocator ${p.allocator}`
     + `${p.allocator.includes('tcmalloc') ? '' : ' (apt-get install -y libtcmalloc-minimal4: glibc malloc page-faults PyTorch\'s per-step tensors back in, much slower on some VMs)'}.`);
 }
-printLlamaCppRows(join(here, 'llama-cpp-worker.js'), mine, { ...process.env, BENCH_STEPS: steps, BENCH_WARMUP: warmup });
+printLlamaCppRows(join(here, 'llama-cpp-worker.js'), mine, ours, { ...process.env, BENCH_STEPS: steps, BENCH_WARMUP: warmup });
