@@ -27,11 +27,15 @@ export const STUDENT = llama(128, 4, 4, 384);
 
 /** The issue-5 workloads, then the two with the teacher in bf16 (ModelTeacher precision 'bf16';
  *  PyTorch: the teacher module cast to bfloat16). Model FLOPs are counted the same either way. */
-export type Workload = 'teacher-forward' | 'ce-step' | 'kd-step' | 'teacher-forward-bf16' | 'kd-step-bf16';
+export type Workload = 'teacher-forward' | 'ce-step' | 'kd-step' | 'teacher-forward-bf16' | 'kd-step-bf16' | 'teacher-hidden' | 'teacher-hidden-bf16';
 export const WORKLOADS: Workload[] = ['teacher-forward', 'ce-step', 'kd-step', 'teacher-forward-bf16', 'kd-step-bf16'];
+/** Only for the llama.cpp rows (bench/llama-cpp-row.ts): the teacher forward to its final hidden
+ *  states, no head — what llama.cpp's prompt processing computes (it runs the head for the last
+ *  position only). */
+export const HIDDEN_WORKLOADS: Workload[] = ['teacher-hidden', 'teacher-hidden-bf16'];
 /** The workload without its teacher-precision suffix. */
-export const baseWorkload = (w: Workload): 'teacher-forward' | 'ce-step' | 'kd-step' =>
-  w.replace(/-bf16$/, '') as 'teacher-forward' | 'ce-step' | 'kd-step';
+export const baseWorkload = (w: Workload): 'teacher-forward' | 'ce-step' | 'kd-step' | 'teacher-hidden' =>
+  w.replace(/-bf16$/, '') as 'teacher-forward' | 'ce-step' | 'kd-step' | 'teacher-hidden';
 export const teacherPrecision = (w: Workload): 'fp32' | 'bf16' => (w.endsWith('-bf16') ? 'bf16' : 'fp32');
 
 /** Weights every token multiplies by once in a forward: the blocks' projections plus the head
@@ -53,10 +57,17 @@ export function forwardFlopsPerToken(c: ModelConfig): number {
   return 2 * matmulParams(c) + 4 * c.nLayers * T * c.dim;
 }
 
+/** The forward without the head (V·C weights): per token of a teacher-hidden workload, and of
+ *  llama.cpp's prompt processing (all positions but the last). */
+export function hiddenFlopsPerToken(c: ModelConfig): number {
+  return forwardFlopsPerToken(c) - 2 * c.vocabSize * c.dim;
+}
+
 export function flopsPerToken(workload: Workload): number {
   const student = 3 * forwardFlopsPerToken(STUDENT);
   const w = baseWorkload(workload);
   if (w === 'teacher-forward') return forwardFlopsPerToken(TEACHER);
+  if (w === 'teacher-hidden') return hiddenFlopsPerToken(TEACHER);
   if (w === 'ce-step') return student;
   return forwardFlopsPerToken(TEACHER) + student;
 }

@@ -1,5 +1,5 @@
 // One workload of the step benchmarks, in its own process so peak RSS is the workload's own:
-// `node dist/bench/step-worker.js teacher-forward|ce-step|kd-step[-bf16] [--profile]`. It drives what
+// `node dist/bench/step-worker.js teacher-forward|ce-step|kd-step|teacher-hidden[-bf16] [--profile]`. It drives what
 // training runs (ModelTeacher, MicroStep, grad clip, AdamW), never a bench-only path, and prints
 // one JSON line (StepResult; with --profile also the op-group profile of the timed steps).
 import { selectBackend } from '../src/engine/select.js';
@@ -10,11 +10,12 @@ import { ModelTeacher } from '../src/teacher/model-teacher.js';
 import { clipGradNormInPlace } from '../src/train/grad-clip.js';
 import { MicroStep } from '../src/train/micro-step.js';
 import { AdamW } from '../src/train/optimizer.js';
-import { ALPHA, B, CLIP, LR, STUDENT, T, TEACHER, TEMPERATURE, VOCAB, WORKLOADS, baseWorkload, teacherPrecision, type StepResult, type Workload } from './step-shapes.js';
+import { medianStepSeconds } from './median-step.js';
+import { ALPHA, B, CLIP, HIDDEN_WORKLOADS, LR, STUDENT, T, TEACHER, TEMPERATURE, VOCAB, WORKLOADS, baseWorkload, teacherPrecision, type StepResult, type Workload } from './step-shapes.js';
 
 const workload = process.argv[2] as Workload;
-if (!WORKLOADS.includes(workload)) {
-  console.error(`usage: step-worker.js ${WORKLOADS.join('|')} [--profile]`);
+if (![...WORKLOADS, ...HIDDEN_WORKLOADS].includes(workload)) {
+  console.error(`usage: step-worker.js ${[...WORKLOADS, ...HIDDEN_WORKLOADS].join('|')} [--profile]`);
   process.exit(2);
 }
 const profiling = process.argv.includes('--profile');
@@ -38,6 +39,8 @@ const teacher = baseWorkload(workload) === 'ce-step' ? null
 let step: () => void | Promise<void>;
 if (baseWorkload(workload) === 'teacher-forward') {
   step = () => { teacher!.logits(inputs, B, T); };
+} else if (baseWorkload(workload) === 'teacher-hidden') {
+  step = () => { teacher!.hidden(inputs, B, T); };
 } else {
   const student = createModel(STUDENT, initParams(STUDENT, new Rng(3)));
   const micro = new MicroStep(be, student, teacher, {
@@ -55,16 +58,7 @@ if (baseWorkload(workload) === 'teacher-forward') {
   };
 }
 
-for (let i = 0; i < warmup; i++) await step();
-prof?.resetProfile();
-const times: number[] = [];
-for (let i = 0; i < steps; i++) {
-  const t0 = performance.now();
-  await step();
-  times.push((performance.now() - t0) / 1000);
-}
-times.sort((a, b) => a - b);
-const med = times[Math.floor(times.length / 2)];
+const med = await medianStepSeconds(step, warmup, steps, () => prof?.resetProfile());
 const result: StepResult & Record<string, unknown> = {
   workload, tokensPerSec: (B * T) / med, stepSeconds: med, steps,
   peakRssBytes: process.resourceUsage().maxRSS * 1024,

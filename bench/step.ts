@@ -3,13 +3,16 @@
 // process) and PyTorch's (bench/torch_step_bench.py under /usr/bin/python3, which sets PyTorch up at
 // its best on this CPU and refuses the reference BLAS), side by side with ratios, model FLOPs per
 // token and % of this machine's measured fp32 FMA peak (bench/peak-fma.ts). Prints only.
+// Then our teacher forward beside llama.cpp (node-llama-cpp) on the same weights as GGUF (llama-cpp-row.ts).
 // Env: BENCH_STEPS (timed steps, default 5), BENCH_WARMUP (default 2), BENCH_TORCH=0 skips PyTorch,
-// BENCH_PROFILE=1 also prints our per-op-group profile, DISTILL_ISA=avx2 caps both sides at AVX2.
+// BENCH_LLAMA_CPP=0 skips llama.cpp, BENCH_PROFILE=1 also prints our per-op-group profile,
+// DISTILL_ISA=avx2 caps both sides at AVX2 (ours and PyTorch; llama.cpp picks its own kernels).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { printLlamaCppRows } from './llama-cpp-row.js';
 import { peakFma } from './peak-fma.js';
 import { B, flopsPerToken, STUDENT, T, TEACHER, WORKLOADS, type StepResult, type Workload } from './step-shapes.js';
 
@@ -99,3 +102,4 @@ else {
     + `${p.matmulGflops.toFixed(0)} GFLOP/s on 2048×288×32000; allocator ${p.allocator}`
     + `${p.allocator.includes('tcmalloc') ? '' : ' (apt-get install -y libtcmalloc-minimal4: glibc malloc page-faults PyTorch\'s per-step tensors back in, much slower on some VMs)'}.`);
 }
+printLlamaCppRows(join(here, 'llama-cpp-worker.js'), mine, ours, { ...process.env, BENCH_STEPS: steps, BENCH_WARMUP: warmup });

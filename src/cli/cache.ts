@@ -92,18 +92,23 @@ export function registerCache(program: Command): void {
       const total = corpus.train.tokens.length + corpus.val.tokens.length;
       let bar: Progress | null = null;
       const t0 = performance.now();
-      const r = await fillStore({
-        dir: f.out, teacher, tokenizerIdentity: tok.identity(), vocabSize: tok.vocabSize,
-        train: corpus.train.tokens, val: corpus.val.tokens, corpusSource: dataPath,
-        k: f.k, topP: f.topP, temperature: f.temperature, encoding: f.encoding as ValueEncoding, context,
-        shardPositions: f.shardPositions ?? context * WINDOWS_PER_SHARD, batch: f.batch,
-        shardRange: f.shards ? parseRange(f.shards) : undefined,
-        onProgress: (done: number, todo: number) => {
-          if (!f.progress) return;
-          bar ??= new Progress({ total: todo, stream: process.stderr });
-          bar.update(done, { tokens: done });
-        },
-      });
+      let r: Awaited<ReturnType<typeof fillStore>>;
+      try {
+        r = await fillStore({
+          dir: f.out, teacher, tokenizerIdentity: tok.identity(), vocabSize: tok.vocabSize,
+          train: corpus.train.tokens, val: corpus.val.tokens, corpusSource: dataPath,
+          k: f.k, topP: f.topP, temperature: f.temperature, encoding: f.encoding as ValueEncoding, context,
+          shardPositions: f.shardPositions ?? context * WINDOWS_PER_SHARD, batch: f.batch,
+          shardRange: f.shards ? parseRange(f.shards) : undefined,
+          onProgress: (done: number, todo: number) => {
+            if (!f.progress) return;
+            bar ??= new Progress({ total: todo, stream: process.stderr });
+            bar.update(done, { tokens: done });
+          },
+        });
+      } finally {
+        await teacher.close?.();
+      }
       (bar as Progress | null)?.done();
       const secs = (performance.now() - t0) / 1000;
       console.log(`store: ${f.out} (${r.manifest.shards.length} shards, ${total} positions; k=${f.k} p=${f.topP} T=${f.temperature} ${f.encoding}, context ${context})`);

@@ -83,3 +83,12 @@ test('a malformed override is refused', () => {
   assert.throws(() => loadRecipe(recipeFile(good), ['train.steps']), /override 'train\.steps': expected key\.path=value/);
   assert.throws(() => loadRecipe(recipeFile(good), ['name.x=1']), /'name' is a string, not a section/);
 });
+
+test('a llama-cpp teacher: topK defaults to 64, a bad topK or a missing file is refused with its key', () => {
+  const gguf = join(dir, 'teacher.gguf');
+  writeFileSync(gguf, 'x');
+  const body = good.replace(`{kind: checkpoint, path: ${teacher}}`, `{kind: llama-cpp, path: ${gguf}}`);
+  assert.deepEqual(loadRecipe(recipeFile(body)).teacher, { kind: 'llama-cpp', path: gguf, topK: 64 });
+  assert.throws(() => loadRecipe(recipeFile(body), ['teacher.topK=0']), /key 'teacher\.topK'/);
+  assert.throws(() => loadRecipe(recipeFile(body), [`teacher.path=${join(dir, 'none.gguf')}`]), /key 'teacher\.path': file not found: .*none\.gguf/);
+});

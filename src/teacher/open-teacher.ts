@@ -1,7 +1,7 @@
 // The one factory of teachers: openTeacher(spec, ctx) builds whichever source a recipe (or the
 // cache command) names and checks it against the run — vocabulary (a padded head may be larger,
-// never smaller), tokenizer, context. Callers hold the Teacher interface only; new sources (GGUF,
-// HTTP servers) are added here and nowhere else. It trains nothing.
+// never smaller), tokenizer, context. Callers hold the Teacher interface only (and close() it when
+// done); new sources (HTTP servers) are added here and nowhere else. It trains nothing.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TokenStream } from '../data/batcher.js';
@@ -9,6 +9,7 @@ import { loadTokenizer, type Tokenizer } from '../data/index.js';
 import type { Backend } from '../engine/backend.js';
 import { loadCheckpoint } from '../io/load-model.js';
 import { createModel } from '../model/index.js';
+import { LlamaCppTeacher } from './llama-cpp-teacher.js';
 import { ModelTeacher, type TeacherPrecision } from './model-teacher.js';
 import { openOnnxTeacher } from './onnx-teacher.js';
 import { openStoreTeacher, type ProcessingAsked } from './store-teacher.js';
@@ -19,7 +20,8 @@ export type TeacherSpec =
   | { kind: 'none' }
   | { kind: 'checkpoint'; path: string; precision: TeacherPrecision }
   | { kind: 'store'; path: string; expect?: string }
-  | { kind: 'onnx'; path: string };
+  | { kind: 'onnx'; path: string }
+  | { kind: 'llama-cpp'; path: string; topK: number };
 
 export interface TeacherContext {
   be: Backend;
@@ -55,12 +57,20 @@ export async function openTeacher(spec: TeacherSpec, ctx: TeacherContext): Promi
     case 'onnx':
       teacher = await openOnnxTeacher(spec.path, ctx.batch, ctx.seqLen, ctx.source);
       break;
+    case 'llama-cpp':
+      teacher = await LlamaCppTeacher.open({ path: spec.path, topK: spec.topK, batch: ctx.batch, seqLen: ctx.seqLen, threads: ctx.be.threads });
+      break;
     default: {
       const never: never = spec;
       throw new TeacherError(`${ctx.source}: unknown teacher kind '${(never as { kind: string }).kind}'`);
     }
   }
-  checkFits(teacher, ctx, own);
+  try {
+    checkFits(teacher, ctx, own);
+  } catch (e) {
+    await teacher.close?.();
+    throw e;
+  }
   return teacher;
 }
 

@@ -65,6 +65,9 @@ export interface Teacher {
   predict(req: TeacherRequest): Promise<TeacherOutput>;
   /** Continues a prompt of ids (only when canGenerate). */
   generate?(prompt: readonly number[], options: GenerateOptions): Promise<GenerateResult>;
+  /** Frees what the source holds outside the JS heap (another runtime's contexts); present only
+   *  where there is such a thing. Whoever opened the teacher calls it once, when done. */
+  close?(): Promise<void>;
 }
 
 export class TeacherError extends Error {

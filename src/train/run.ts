@@ -136,5 +136,7 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
   } catch (e) {
     monitor.close();
     throw e;
+  } finally {
+    await teacher?.close?.();
   }
 }
