@@ -1,6 +1,7 @@
 # The llama2.c model in PyTorch, written from its conventions (RMSNorm, interleaved rotary pairs,
 # grouped-query attention, SwiGLU, tied head) over a dict of stacked per-layer tensors, and a reader
-# for llama2.c legacy checkpoints. Shared by the PyTorch reference scripts; it does not import distill.
+# for llama2.c legacy checkpoints; forward_with_past is the same model continuing a KV cache (what an
+# ONNX causal-LM export runs). Shared by the PyTorch reference scripts; it does not import distill.
 import struct
 
 import numpy as np
@@ -80,3 +81,50 @@ def forward(cfg, p, tokens, mm=mm_wide, table_dtype=torch.float64):
         h = rmsnorm(x, p['rms_ffn'][l])
         x = x + mm(F.silu(mm(h, p['w1'][l])) * mm(h, p['w3'][l]), p['w2'][l])
     return mm(rmsnorm(x, p['rms_final']), p['wcls'])
+
+
+def rope_at(x, positions, theta=10000.0, table_dtype=torch.float64):
+    # rope_interleaved at explicit positions (B, T) rather than 0..T-1, written with stack instead of
+    # in-place slice writes so that torch.onnx.export traces it to plain elementwise ops. Same angles
+    # and products as rope_interleaved: at positions 0..T-1 the two agree bit for bit.
+    HS = x.shape[-1]
+    freqs = 1.0 / theta ** (torch.arange(0, HS, 2, dtype=table_dtype) / HS)
+    ang = positions.to(table_dtype)[..., None] * freqs
+    cos, sin = torch.cos(ang).to(x.dtype)[:, :, None, :], torch.sin(ang).to(x.dtype)[:, :, None, :]
+    x0, x1 = x[..., 0::2], x[..., 1::2]
+    return torch.stack((x0 * cos - x1 * sin, x0 * sin + x1 * cos), dim=-1).flatten(-2)
+
+
+def forward_with_past(cfg, p, tokens, positions, key_mask, past, mm=mm_wide, table_dtype=torch.float64):
+    """forward() continuing a cache, the Hugging Face causal-LM calling convention: tokens and
+    positions (B, T) long, key_mask (B, P+T) (1 = attend, 0 = padding) over the P cached positions and
+    the T new ones, past a list per layer of (key, value), each (B, n_kv, P, head size), keys already
+    rotated. Returns (logits (B, T, V), the list per layer of (key, value) with the T new positions
+    appended). Query t attends to cache slots 0..P+t whose key_mask is 1. With P = 0 and key_mask all
+    ones it equals forward(); the per-layer layout is p's (stacked tensors, or lists per layer)."""
+    B, T = tokens.shape
+    H, KV = cfg['n_heads'], cfg['n_kv']
+    hs = cfg['dim'] // H
+    S = past[0][0].shape[2] + T  # cache length after this call
+    q_slot = torch.arange(T) + (S - T)
+    allowed = (torch.arange(S)[None, :] <= q_slot[:, None])[None, :, :] & (key_mask[:, None, :] > 0)
+    mask = torch.where(allowed, torch.zeros((), dtype=p['tok'].dtype), torch.full((), float('-inf'), dtype=p['tok'].dtype))
+    x = p['tok'][tokens]
+    present = []
+    for l in range(cfg['n_layers']):
+        h = rmsnorm(x, p['rms_att'][l])
+        q = rope_at(mm(h, p['wq'][l]).view(B, T, H, hs), positions, table_dtype=table_dtype)
+        k = rope_at(mm(h, p['wk'][l]).view(B, T, KV, hs), positions, table_dtype=table_dtype)
+        v = mm(h, p['wv'][l]).view(B, T, KV, hs)
+        k = torch.cat((past[l][0], k.transpose(1, 2)), dim=2)  # (B, KV, S, hs)
+        v = torch.cat((past[l][1], v.transpose(1, 2)), dim=2)
+        present.append((k, v))
+        # each kv head serves H/KV consecutive query heads, as repeat_interleave in forward()
+        k = k[:, :, None].expand(B, KV, H // KV, S, hs).reshape(B, H, S, hs)
+        v = v[:, :, None].expand(B, KV, H // KV, S, hs).reshape(B, H, S, hs)
+        att = (q.transpose(1, 2) @ k.transpose(-1, -2)) / hs ** 0.5 + mask[:, None]
+        o = (att.softmax(-1) @ v).transpose(1, 2).reshape(B, T, H * hs)
+        x = x + mm(o, p['wo'][l])
+        h = rmsnorm(x, p['rms_ffn'][l])
+        x = x + mm(F.silu(mm(h, p['w1'][l])) * mm(h, p['w3'][l]), p['w2'][l])
+    return mm(rmsnorm(x, p['rms_final']), p['wcls']), present

@@ -40,6 +40,15 @@ for (const be of availableBackends().map((b) => b.name)) {
   }
 }
 
+test('generate with a GGUF model and no --tokenizer uses the vocabulary inside it; other models need one', () => {
+  const r = distill(['generate', '--model', '../shared/data/stories260K-gguf/stories260K.gguf', '--prompt', 'Once upon a time', '--temperature', '0', '--max-tokens', '27']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, README_TEXT + '\n');
+  const bin = distill(['generate', '--model', `${S}/stories260K.bin`, '--prompt', 'Once upon a time']);
+  assert.equal(bin.code, 1);
+  assert.match(bin.stderr, /stories260K\.bin: a llama2c-legacy checkpoint carries no tokenizer; pass one \(--tokenizer/);
+});
+
 test('generate: the same seed samples the same text, another seed other text', () => {
   const args = ['generate', '--model', `${S}/stories260K.bin`, '--tokenizer', `${S}/tok512.bin`, '--prompt', 'The cat', '--temperature', '1', '--top-k', '40', '--top-p', '0.9', '--max-tokens', '20'];
   const a = distill([...args, '--seed', '1']), b = distill([...args, '--seed', '1']), c = distill([...args, '--seed', '2']);
@@ -71,6 +80,18 @@ test('eval on the first window matches the PyTorch reference', () => {
   assert.ok(Math.abs(loss - want) / want <= 1e-4, `loss ${loss} vs ${want}`);
   assert.match(r.stdout, /perplexity: [\d.]+\n/);
   assert.match(r.stdout, /speed: \d+ tokens\/s/);
+});
+
+test('eval --quant runs the weights a GGUF of that type holds and prints loss per byte; an unknown type is refused', () => {
+  const args = ['eval', '--model', `${S}/stories260K.bin`, '--tokenizer', `${S}/tok512.model`, '--data', '../shared/data/tinystories/stories.txt', '--max-windows', '2'];
+  const r = distill([...args, '--quant', 'q8_0']);
+  assert.equal(r.code, 0, r.stderr);
+  // stories260K's 64- and 172-wide rows: 31 matrices Q8_0, the 5 w2 (172 wide) fall back to F16, 11 norms F32.
+  assert.match(r.stdout, /quant: q8_0 \(31 Q8_0, 11 F32, 5 F16 tensors; 333504 bytes as GGUF\)/);
+  assert.match(r.stdout, /per byte: [\d.]+ bits\/byte, [\d.]+ nats\/byte \(\d+ bytes of text; comparable across tokenizers\)/);
+  const bad = distill([...args, '--quant', 'q3_k']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--quant must be one of f32, f16, q8_0, q4_0, q4_k, q6_k, got 'q3_k'/);
 });
 
 test('eval --precision bf16 scores what PyTorch does with bf16 matmuls, within the float32 summation-order spread', () => {

@@ -237,8 +237,12 @@ test('truncated llama2.c checkpoint: names the file, expected and actual bytes',
 
 test('wrong magic / unknown format: names the file and the formats expected', () => {
   const f = join(tmp, 'junk.bin');
-  writeFileSync(f, Buffer.from('GGUF\x03\x00\x00\x00 this is not a llama2.c checkpoint at all'));
-  throwsNaming(() => loadCheckpoint(f), f, /unrecognised checkpoint .*expected a Hugging Face folder .*llama2\.c \.bin \(magic 'ak42'/);
+  writeFileSync(f, Buffer.from('GGML\x03\x00\x00\x00 this is not a llama2.c checkpoint at all'));
+  throwsNaming(() => loadCheckpoint(f), f, /unrecognised checkpoint .*expected a Hugging Face folder .*a GGUF file \(magic 'GGUF'\), or a llama2\.c \.bin \(magic 'ak42'/);
+  // The GGUF magic sends it to the GGUF reader, whose error names the field (test/gguf.test.ts has the rest).
+  const g = join(tmp, 'junk.gguf');
+  writeFileSync(g, Buffer.from('GGUF\x03\x00\x00\x00 this is not a GGUF file at all'));
+  throwsNaming(() => loadCheckpoint(g), g, /tensor count is \d+ at byte 8, but the file has only 39 bytes/);
   const v9 = join(tmp, 'ak42-v9.bin');
   const b = Buffer.alloc(256); b.writeUInt32LE(0x616b3432, 0); b.writeInt32LE(9, 4);
   writeFileSync(v9, b);

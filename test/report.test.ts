@@ -72,7 +72,7 @@ test('report: curves, eval table, KD-vs-baseline, samples, self-contained', () =
   const root = mkdtempSync(join(tmpdir(), 'distill-report-'));
   try {
     const dirs = [
-      makeRun(root, { name: 'kd-s1', kind: 'kd', seed: 1, finalVal: 2.3, eval: { student: { valLoss: 2.3, ppl: 9.9742, klToTeacher: 0.4321, top1Agreement: 0.615, params: 1_234_567, tokensPerSec: 5400 }, teacher },
+      makeRun(root, { name: 'kd-s1', kind: 'kd', seed: 1, finalVal: 2.3, eval: { student: { valLoss: 2.3, ppl: 9.9742, klToTeacher: 0.4321, top1Agreement: 0.615, params: 1_234_567, tokensPerSec: 5400, exportBytes: { F32: 4_938_268, Q8_0: 1_311_744, Q4_0: 694_528 } }, teacher },
         samples: [{ step: 50, tag: 'samples/0', text: 'old' }, { step: 100, tag: 'samples/0', text: 'Once upon a <time> & place' }] }),
       makeRun(root, { name: 'base-s1', kind: 'baseline', seed: 1, finalVal: 2.4, eval: { student: { valLoss: 2.4, params: 1_234_567 }, teacher } }),
       makeRun(root, { name: 'kd-s2', kind: 'kd', seed: 2, finalVal: 2.35, eval: { student: { valLoss: 2.35 } } }),
@@ -95,6 +95,10 @@ test('report: curves, eval table, KD-vs-baseline, samples, self-contained', () =
     const rows = evalTable.split('<tr>').slice(2).map((r) => [...r.matchAll(/<td>(.*?)<\/td>/g)].map((m) => m[1]));
     assert.deepEqual(rows[0], ['teacher (tiny-teacher)', 'teacher', '—', '1.9876', '7.30', '—', '—', '124.0M', '850']);
     assert.deepEqual(rows[1], ['kd-s1', 'kd', '1', '2.3000', '9.97', '0.4321', '61.5%', '1.2M', '5.4k']);
+    // Export sizes beside it: only runs whose eval.json has them (4938268 B = 4.71 MB, 1311744 = 1.25 MB, 694528 = 678.3 KB).
+    const exports = html.slice(html.indexOf('<table class="eval exports">'), html.indexOf('</table>', html.indexOf('<table class="eval exports">')));
+    assert.match(exports, /<th>student exported as GGUF<\/th><th>f32<\/th><th>q8_0<\/th><th>q4_0<\/th>/);
+    assert.deepEqual(exports.split('<tr>').slice(2).map((r) => [...r.matchAll(/<td>(.*?)<\/td>/g)].map((m) => m[1])), [['kd-s1', '4.71 MB', '1.25 MB', '678.3 KB']]);
     // ppl derived as exp(2.4) = 11.023 when eval.json gives none
     assert.deepEqual(rows[2], ['base-s1', 'baseline', '1', '2.4000', '11.02', '—', '—', '1.2M', '—']);
     // no eval.json: last val/loss from metrics.jsonl, starred
@@ -155,6 +159,8 @@ test('malformed run files are refused naming file, line and field', () => {
     writeFileSync(join(dir, 'metrics.jsonl'), good);
     writeFileSync(join(dir, 'eval.json'), '{"student":{"valLoss":"2.0"}}');
     assert.throws(() => loadRun(dir), /eval\.json: "student\.valLoss" must be a number, got "2\.0"/);
+    writeFileSync(join(dir, 'eval.json'), '{"student":{"exportBytes":{"F32":-1}}}');
+    assert.throws(() => loadRun(dir), /eval\.json: "student\.exportBytes" must map tensor types to byte counts, got \{"F32":-1\}/);
     writeFileSync(join(dir, 'eval.json'), '{}');
     writeFileSync(join(dir, 'run.json'), '{"kind":"teacher"}');
     assert.throws(() => loadRun(dir), /run\.json: "kind" must be "kd" or "baseline", got "teacher"/);

@@ -85,3 +85,13 @@ test('a teacher folder with its own tokenizer is refused for another vocabulary,
   assert.equal(t.tokenizerIdentity, own.identity());
   assert.equal(t.vocabSize, 2048);
 });
+
+test('a GGUF teacher speaks the vocabulary inside the file: tok512 is accepted, another tokenizer refused', async () => {
+  const gguf = '../shared/data/stories260K-gguf/stories260K.gguf';
+  const tok512 = loadTokenizer('../shared/data/stories260K/tok512.model');
+  const t = (await openTeacher({ kind: 'checkpoint', path: gguf, precision: 'fp32' }, { ...ctx, tokenizer: tok512 }))!;
+  assert.equal(t.tokenizerIdentity, tok512.identity());
+  const other = loadTokenizer('../shared/data/tinystories-656k/tokenizer.json');
+  await assert.rejects(() => openTeacher({ kind: 'checkpoint', path: gguf, precision: 'fp32' }, { ...ctx, tokenizer: other }),
+    /teacher gguf .*stories260K\.gguf speaks tokenizer .*stories260K\.gguf \(512 pieces, sha256:[0-9a-f]+\), the run's tokenizer .*tokenizer\.json \(2048 pieces/);
+});

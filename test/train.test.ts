@@ -105,7 +105,7 @@ test('a teacher whose vocabulary differs from the tokenizer is refused, naming b
   const small = join(dir, 'teacher300.safetensors');
   saveCheckpoint(small, cfg, initParams(cfg, new Rng(1)));
   await assert.rejects(() => runRecipeFile({ recipePath: recipe('vocab'), overrides: [`teacher.path=${small}`] }),
-    /teacher .*teacher300\.safetensors has a vocabulary of 300 but the tokenizer .*tok512\.bin has 512/);
+    /teacher .*teacher300\.safetensors has a vocabulary of 300 but the run's tokenizer .*tok512\.bin \(512 pieces, sha256:[0-9a-f]+\) has 512: the teacher cannot score ids 300\.\.511/);
 });
 
 test('a student initialised from teacher layers [0, 2, 4] copies those blocks, embeddings and norms', async () => {

@@ -5,7 +5,9 @@
 import type { Command } from 'commander';
 import { selectBackend } from '../engine/select.js';
 import { loadModelAndTokenizer } from '../eval/load-pair.js';
-import { withBf16Weights } from '../model/index.js';
+import { createModel, withBf16Weights } from '../model/index.js';
+import { GGUF_WRITE_TYPES } from '../io/gguf-write.js';
+import { quantizedParams } from '../io/quantized-params.js';
 import { corpusSplitWithBytes, evaluatePerplexity, type SplitName } from '../eval/perplexity.js';
 import { backendOption, CliUsageError, intOption } from './generate.js';
 
@@ -18,6 +20,7 @@ interface EvalFlags {
   maxWindows?: number;
   backend?: 'ref' | 'native';
   precision: string;
+  quant?: string;
 }
 
 /** Default window: 256 tokens, half of stories260K's 512 context, the figure the reference script records. */
@@ -37,13 +40,14 @@ export function registerEval(program: Command): void {
       'Per byte: the summed loss over the UTF-8 bytes of text those targets spell',
       '(bits/byte = nats/byte / ln 2), comparable between models with different tokenizers.',
     ].join('\n'))
-    .requiredOption('--model <path>', 'checkpoint: HF folder, distill .safetensors, or llama2.c .bin')
-    .option('--tokenizer <path>', 'tokenizer: llama2.c .bin, SentencePiece .model, or HF tokenizer.json (default: the one the model folder carries)')
+    .requiredOption('--model <path>', 'checkpoint: HF folder, distill .safetensors, GGUF, or llama2.c .bin')
+    .option('--tokenizer <path>', 'tokenizer: llama2.c .bin, SentencePiece .model, HF tokenizer.json, or .gguf (default: the one a model folder or GGUF file carries)')
     .requiredOption('--data <file>', 'text corpus: paragraphs separated by blank lines')
     .option('--split <name>', 'val | train | all', 'val')
     .option('--seq-len <n>', `T, tokens per window (default ${DEFAULT_SEQ_LEN}, capped at the model's context)`, intOption('--seq-len', 1))
     .option('--max-windows <n>', 'score only the first n windows', intOption('--max-windows', 1))
     .option('--backend <name>', 'ref | native (default: $DISTILL_BACKEND, else native when built)', backendOption)
+    .option('--quant <t>', `weights as a GGUF of this type holds them (${GGUF_WRITE_TYPES.map((t) => t.toLowerCase()).join(' | ')}): quantized, dequantized on load, run in fp32`)
     .option('--precision <p>', 'fp32 | bf16: matmul weights as stored, or rounded to bf16 as a bf16 teacher runs them', 'fp32')
     .action(async (f: EvalFlags) => {
       if (f.split !== 'val' && f.split !== 'train' && f.split !== 'all') throw new CliUsageError(`--split must be val, train or all, got '${f.split}'`);
@@ -51,11 +55,23 @@ export function registerEval(program: Command): void {
       const be = selectBackend(f.backend);
       const loaded = loadModelAndTokenizer(f.model, f.tokenizer);
       const { checkpoint, tokenizer } = loaded;
-      const model = f.precision === 'bf16' ? withBf16Weights(be, loaded.model) : loaded.model;
+      let base = loaded.model;
+      let quantNote = '';
+      if (f.quant !== undefined) {
+        const type = GGUF_WRITE_TYPES.find((t) => t.toLowerCase() === f.quant!.toLowerCase());
+        if (!type) throw new CliUsageError(`--quant must be one of ${GGUF_WRITE_TYPES.map((t) => t.toLowerCase()).join(', ')}, got '${f.quant}'`);
+        const q = quantizedParams(checkpoint.config, checkpoint.params, type);
+        base = createModel(checkpoint.config, q.params);
+        const counts = new Map<string, number>();
+        for (const t of Object.values(q.tensorTypes)) counts.set(t, (counts.get(t) ?? 0) + 1);
+        quantNote = `quant: ${type.toLowerCase()} (${[...counts].map(([t, n]) => `${n} ${t}`).join(', ')} tensors; ${q.bytes} bytes as GGUF)`;
+      }
+      const model = f.precision === 'bf16' ? withBf16Weights(be, base) : base;
       const { tokens, tokenBytes } = corpusSplitWithBytes(f.data, tokenizer, f.split as SplitName);
       const seqLen = f.seqLen ?? Math.min(DEFAULT_SEQ_LEN, checkpoint.config.maxSeqLen);
       const r = await evaluatePerplexity(be, model, tokens, { seqLen, maxWindows: f.maxWindows, tokenBytes });
       console.log(`model: ${checkpoint.path} (${checkpoint.source}, ${model.layout.total} parameters, ${checkpoint.bytesOnDisk} bytes on disk)`);
+      if (quantNote) console.log(quantNote);
       console.log(`data: ${f.data} split ${f.split}: ${tokens.length} tokens, ${r.windows} windows of ${r.seqLen} (${r.tokensScored} targets scored)`);
       console.log(`loss: ${r.meanLoss.toFixed(6)} nats/token${f.precision === 'bf16' ? ' (bf16 matmul weights)' : ''}`);
       console.log(`perplexity: ${r.perplexity.toFixed(4)}`);

@@ -86,8 +86,8 @@ export function registerGenerate(program: Command): void {
   program
     .command('generate')
     .description('continue a prompt with a model and print prompt + continuation (stops at EOS/BOS)')
-    .requiredOption('--model <path>', 'checkpoint: HF folder, distill .safetensors, or llama2.c .bin')
-    .option('--tokenizer <path>', 'tokenizer: llama2.c .bin, SentencePiece .model, or HF tokenizer.json (default: the one the model folder carries)')
+    .requiredOption('--model <path>', 'checkpoint: HF folder, distill .safetensors, GGUF, or llama2.c .bin')
+    .option('--tokenizer <path>', 'tokenizer: llama2.c .bin, SentencePiece .model, HF tokenizer.json, or .gguf (default: the one a model folder or GGUF file carries)')
     .requiredOption('--prompt <text>', 'text to continue (a BOS token is put before it when the tokenizer has one)')
     .option('--max-tokens <n>', `new tokens at most (default ${DEFAULT_MAX_TOKENS}, or fewer when the context fills)`, intOption('--max-tokens', 0))
     .option('--temperature <t>', '0 = greedy; otherwise softmax temperature', floatOption('--temperature', 0, 100), 1)

@@ -22,7 +22,7 @@ export function registerInspect(program: Command): void {
   program
     .command('inspect')
     .description('print a checkpoint\'s config, parameter table, parameter count and size on disk')
-    .argument('<path>', 'checkpoint: HF folder, distill .safetensors, or llama2.c .bin')
+    .argument('<path>', 'checkpoint: HF folder, distill .safetensors, GGUF, or llama2.c .bin')
     .action((path: string) => {
       console.log(inspectReport(path));
     });

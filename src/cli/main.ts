@@ -9,6 +9,7 @@ import { registerInspect } from './inspect.js';
 import { registerReport, registerRun } from './run.js';
 import { registerCache } from './cache.js';
 import { registerStore } from './store.js';
+import { registerExport } from './export.js';
 
 const version = packageVersion(new URL('../../../package.json', import.meta.url));
 const program = new Command();
@@ -31,6 +32,7 @@ registerRun(program, version);
 registerReport(program);
 registerCache(program);
 registerStore(program);
+registerExport(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`distill: ${e instanceof Error ? e.message : String(e)}`);

@@ -6,6 +6,7 @@ export { loadTokenizer, detectTokenizerFormat, type TokenizerFormat } from './lo
 export { Llama2cTokenizer } from './llama2c-tokenizer.js';
 export { SentencePieceTokenizer } from './sentencepiece-tokenizer.js';
 export { HfTokenizer } from './hf-tokenizer.js';
+export { tokenizerFromGguf, tokenizerFromGgufMeta, ggufTokenizerMetaOf } from './gguf-tokenizer.js';
 export { TokenizerError, DataError } from './errors.js';
 export { tokenizeCorpus, splitParagraphs, parseJsonl, type CorpusOptions, type CorpusFormat, type TokenizedCorpus } from './corpus.js';
 export { loadCorpusShards, readShard, readShardHeader, writeShard, defaultShardCacheDir, shardDtypeBytes, type TokenShard, type TokenArray, type CachedCorpus, type CachedCorpusOptions } from './shards.js';

@@ -25,7 +25,8 @@ export class Llama2cTokenizer implements Tokenizer {
   readonly padId = null;
   readonly maxTokenLength: number;
   private readonly pieces: string[];
-  private readonly scores: Float32Array;
+  /** Score per id (read by the GGUF writer's tokenizer export). */
+  readonly scores: Float32Array;
   private readonly lookupMap = new Map<string, MergeTarget>();
   private readonly byteOf: Int16Array; // id -> raw byte for <0xXX> pieces, else -1
   private readonly spaceId: number;

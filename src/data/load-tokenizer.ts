@@ -1,24 +1,27 @@
-// Opens any supported tokenizer file (or a model folder holding one) and returns it behind the
+// Opens any supported tokenizer file (or a model folder holding one, or a GGUF model with its vocabulary) and returns it behind the
 // Tokenizer interface, choosing the format by extension, then by content. It knows no format
 // details beyond the first bytes; each format's file holds its own parser.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { TokenizerError } from './errors.js';
 import { readSpecialTokenNames } from './hf-special-tokens.js';
+import { looksLikeGguf } from '../io/gguf.js';
+import { tokenizerFromGguf } from './gguf-tokenizer.js';
 import { HfTokenizer } from './hf-tokenizer.js';
 import { Llama2cTokenizer } from './llama2c-tokenizer.js';
 import { SentencePieceTokenizer } from './sentencepiece-tokenizer.js';
 import { parseSentencePieceModel } from './sentencepiece-model.js';
 import type { Tokenizer } from './tokenizer.js';
 
-export type TokenizerFormat = 'llama2c' | 'sentencepiece' | 'hf';
+export type TokenizerFormat = 'llama2c' | 'sentencepiece' | 'hf' | 'gguf';
 
 // Looked for, in this order, when loadTokenizer is given a folder.
 const FOLDER_FILES = ['tokenizer.json', 'tokenizer.model', 'tokenizer.bin'];
 
-/** Format from extension (.json, .model, .bin), else from the first bytes; null when neither tells. */
+/** Format from extension (.json, .model, .bin, .gguf), else from the first bytes; null when neither tells. */
 export function detectTokenizerFormat(path: string, head: Uint8Array): TokenizerFormat | null {
   const ext = extname(path).toLowerCase();
+  if (ext === '.gguf' || looksLikeGguf(head)) return 'gguf';
   if (ext === '.json') return 'hf';
   if (ext === '.model') return 'sentencepiece';
   if (ext === '.bin') return 'llama2c';
@@ -61,7 +64,9 @@ export function loadTokenizer(path: string, format?: TokenizerFormat): Tokenizer
       return new SentencePieceTokenizer(file, parseSentencePieceModel(file, buf));
     case 'llama2c':
       return Llama2cTokenizer.fromBuffer(file, buf);
+    case 'gguf':
+      return tokenizerFromGguf(file, buf);
     case null:
-      throw new TokenizerError(file, 'not a tokenizer: expected a llama2.c tokenizer.bin, a SentencePiece .model or a Hugging Face tokenizer.json');
+      throw new TokenizerError(file, 'not a tokenizer: expected a llama2.c tokenizer.bin, a SentencePiece .model, a Hugging Face tokenizer.json or a GGUF model file');
   }
 }

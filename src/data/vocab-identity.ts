@@ -12,13 +12,16 @@ export interface CanonicalPiece {
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
-/** "sha256:<hex>" over the pieces in id order: length-prefixed bytes and the score's float32 bits. */
+/**
+ * "sha256:<hex>" over the pieces in id order: length-prefixed bytes and the score's float32 bits,
+ * -0 taken as 0 (the same score; llama.cpp's GGUF converter writes 0 where SentencePiece has -0).
+ */
 export function vocabIdentity(tag: string, pieces: readonly CanonicalPiece[]): string {
   const h = createHash('sha256');
   h.update(`${tag}\n${pieces.length}\n`);
   const head = Buffer.alloc(8);
   for (const p of pieces) {
-    f32[0] = p.score;
+    f32[0] = p.score === 0 ? 0 : p.score;
     head.writeUInt32LE(p.bytes.length, 0);
     head.writeUInt32LE(u32[0], 4);
     h.update(head);

@@ -18,12 +18,12 @@ export interface ModelAndTokenizer {
 /** The tokenizer files a model folder may carry, in the order loadTokenizer looks for them. */
 const FOLDER_TOKENIZERS = ['tokenizer.json', 'tokenizer.model', 'tokenizer.bin'];
 
-/** `tokenizerPath` undefined: the tokenizer the model folder carries (a Hugging Face folder's tokenizer.json). */
+/** `tokenizerPath` undefined: the tokenizer the model carries (a GGUF file's tokenizer.ggml.*, a model folder's tokenizer.json / .model / .bin). */
 export function loadModelAndTokenizer(modelPath: string, tokenizerPath?: string): ModelAndTokenizer {
   const checkpoint = loadCheckpoint(modelPath);
   if (tokenizerPath === undefined) {
-    const carries = statSync(modelPath).isDirectory() && FOLDER_TOKENIZERS.some((f) => existsSync(join(modelPath, f)));
-    if (!carries) throw new EvalError(`${modelPath} carries no tokenizer (${FOLDER_TOKENIZERS.join(', ')}); give one with --tokenizer`);
+    const carries = checkpoint.source === 'gguf' || (statSync(modelPath).isDirectory() && FOLDER_TOKENIZERS.some((f) => existsSync(join(modelPath, f))));
+    if (!carries) throw new EvalError(`${modelPath}: a ${checkpoint.source} checkpoint carries no tokenizer; pass one (--tokenizer: llama2.c .bin, SentencePiece .model, HF tokenizer.json or a .gguf)`);
     tokenizerPath = modelPath;
   }
   const tokenizer = loadTokenizer(tokenizerPath);

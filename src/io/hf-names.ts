@@ -125,19 +125,23 @@ export function oursToHf(rule: NameRule, src: Float32Array[]): Float32Array {
 
 /**
  * Reorders the rows of a q or k projection (heads x HS rows) from llama2.c's interleaved rotary
- * pairs (2i, 2i+1) to HF's half split (i, i+HS/2), as HF's convert_llama_weights permute does.
+ * pairs (2i, 2i+1) to HF's half split (i, i+HS/2), as HF's convert_llama_weights permute does;
+ * `inverse` goes back (as llama.cpp's convert_hf_to_gguf permute does).
  * Works on weights (rows x cols) and biases (cols = 1).
  */
-export function interleavedToHalfRows(w: Float32Array, heads: number, hs: number, cols: number): Float32Array {
+export function interleavedToHalfRows(w: Float32Array, heads: number, hs: number, cols: number, inverse = false): Float32Array {
   const out = new Float32Array(w.length);
   const half = hs / 2;
   for (let h = 0; h < heads; h++) {
     for (let p = 0; p < 2; p++) {
       for (let i = 0; i < half; i++) {
-        const from = (h * hs + 2 * i + p) * cols, to = (h * hs + p * half + i) * cols;
+        const a = (h * hs + 2 * i + p) * cols, b = (h * hs + p * half + i) * cols;
+        const [from, to] = inverse ? [b, a] : [a, b];
         out.set(w.subarray(from, from + cols), to);
       }
     }
   }
   return out;
 }
+
+export const halfToInterleavedRows = (w: Float32Array, heads: number, hs: number, cols: number): Float32Array => interleavedToHalfRows(w, heads, hs, cols, true);

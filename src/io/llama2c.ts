@@ -6,6 +6,7 @@ import { closeSync, openSync, readFileSync, renameSync, writeSync } from 'node:f
 import { type ModelConfig, ConfigError, headSize, validateConfig } from '../model/config.js';
 import { buildLayout, paramView, type ParamLayout } from '../model/layout.js';
 import { FormatError } from './errors.js';
+import { halfToInterleavedRows } from './hf-names.js';
 
 /** "ak42" read as a little-endian uint32: the magic of llama2.c's versioned exports. */
 export const LLAMA2C_MAGIC = 0x616b3432;
@@ -161,16 +162,39 @@ function quantizeQ80(w: Float32Array, groupSize: number): { q: Int8Array; scales
   return { q, scales };
 }
 
-/** Serializes a Llama model with llama2.c conventions into one of the three formats (bytes). */
-export function encodeLlama2c(config: ModelConfig, params: Float32Array, version: Llama2cVersion, groupSize = 64): Buffer {
-  if (config.family !== 'llama' || config.qkvBias || config.ropeMode !== 'interleaved') {
-    throw new ConfigError(`llama2.c holds only Llama models with interleaved rotary pairs and no q/k/v biases; got family ${config.family}, ropeMode ${config.ropeMode}, qkvBias ${config.qkvBias}`);
+/** Why llama2.c cannot hold a model of this config, or null when it can (checked before any writing). */
+export function llama2cProblem(config: ModelConfig): string | null {
+  if (config.family !== 'llama' || config.qkvBias) {
+    return `llama2.c holds only Llama models without q/k/v biases; got family ${config.family}, qkvBias ${config.qkvBias}`;
   }
   if (config.normEps !== 1e-5 || config.ropeTheta !== 10000) {
-    throw new ConfigError(`llama2.c fixes normEps 1e-5 and ropeTheta 10000; got ${config.normEps} and ${config.ropeTheta}`);
+    return `llama2.c fixes normEps 1e-5 and ropeTheta 10000; got ${config.normEps} and ${config.ropeTheta}`;
   }
+  return null;
+}
+
+/** Params with a half-split model's q/k rows reordered to llama2.c's interleaved rotary pairs. */
+function interleavedParams(config: ModelConfig, params: Float32Array): Float32Array {
+  if (config.ropeMode === 'interleaved') return params;
+  const layout = buildLayout(config);
+  const out = params.slice();
+  const hs = headSize(config);
+  for (let l = 0; l < config.nLayers; l++) {
+    for (const [n, heads] of [[`layers.${l}.wq`, config.nHeads], [`layers.${l}.wk`, config.nKvHeads]] as const) {
+      paramView(layout, out, n).set(halfToInterleavedRows(paramView(layout, params, n), heads, hs, config.dim));
+    }
+  }
+  return out;
+}
+
+/** Serializes a Llama model with llama2.c conventions into one of the three formats (bytes); a
+ *  half-split (Hugging Face) model has its q/k rows permuted to interleaved pairs first. */
+export function encodeLlama2c(config: ModelConfig, params: Float32Array, version: Llama2cVersion, groupSize = 64): Buffer {
+  const problem = llama2cProblem(config);
+  if (problem) throw new ConfigError(problem);
   const layout = buildLayout(config);
   if (params.length !== layout.total) throw new ConfigError(`params has ${params.length} values, the config's layout needs ${layout.total}`);
+  params = interleavedParams(config, params);
   // export.py backs the group size off until it divides dim
   let gs = groupSize;
   if (version === 2) while (config.dim % gs !== 0) gs = Math.floor(gs / 2);
@@ -198,7 +222,9 @@ export function encodeLlama2c(config: ModelConfig, params: Float32Array, version
     const re = new Float32Array(c.maxSeqLen * half), im = new Float32Array(c.maxSeqLen * half);
     for (let t = 0; t < c.maxSeqLen; t++) {
       for (let i = 0; i < half; i++) {
-        const angle = t / Math.pow(c.ropeTheta, (2 * i) / headSize(c));
+        // float32 throughout, as llama2.c's export.py (torch) computes the tables
+        const f = Math.fround(1 / Math.fround(Math.pow(c.ropeTheta, Math.fround((2 * i) / headSize(c)))));
+        const angle = Math.fround(t * f);
         re[t * half + i] = Math.cos(angle);
         im[t * half + i] = Math.sin(angle);
       }

@@ -1,5 +1,5 @@
 // One entry point for every model file distill reads: detects the format of a path (HF folder,
-// distill .safetensors checkpoint, llama2.c file) and returns config + params in our layout.
+// distill .safetensors checkpoint, GGUF file, llama2.c file) and returns config + params in our layout.
 // It does not pick a backend or build the model; src/model/ does that from what this returns.
 
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
@@ -7,11 +7,13 @@ import { join } from 'node:path';
 import type { ModelConfig } from '../model/config.js';
 import { checkpointFromSafetensors, CHECKPOINT_FILE } from './checkpoint.js';
 import { FormatError } from './errors.js';
+import { looksLikeGguf, parseGguf } from './gguf.js';
+import { ggufToModel } from './gguf-model.js';
 import { readHfFolder } from './hf.js';
 import { looksLikeLlama2c, parseLlama2c } from './llama2c.js';
 import { parseSafetensors } from './safetensors.js';
 
-export type CheckpointSource = 'hf' | 'distill' | 'llama2c-legacy' | 'llama2c-v1' | 'llama2c-v2';
+export type CheckpointSource = 'hf' | 'distill' | 'llama2c-legacy' | 'llama2c-v1' | 'llama2c-v2' | 'gguf';
 
 export interface LoadedCheckpoint {
   config: ModelConfig;
@@ -27,7 +29,7 @@ export interface LoadedCheckpoint {
   eosIds: number[];
 }
 
-const WHAT = 'a Hugging Face folder (config.json), a distill .safetensors checkpoint, or a llama2.c .bin (magic \'ak42\' or legacy header)';
+const WHAT = 'a Hugging Face folder (config.json), a distill .safetensors checkpoint, a GGUF file (magic \'GGUF\'), or a llama2.c .bin (magic \'ak42\' or legacy header)';
 
 function firstBytes(path: string, n: number): Buffer {
   const fd = openSync(path, 'r');
@@ -66,6 +68,13 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
   if (path.endsWith('.safetensors')) {
     const f = parseSafetensors(path, readFileSync(path));
     return { ...checkpointFromSafetensors(f), source: 'distill', path, bytesOnDisk: size, eosIds: [] };
+  }
+  if (looksLikeGguf(head)) {
+    const f = parseGguf(path, readFileSync(path));
+    const m = ggufToModel(f);
+    const eos = f.metadata.get('tokenizer.ggml.eos_token_id')?.value; // llama.cpp stops generation at it
+    const eosIds = typeof eos === 'number' && eos >= 0 && eos < m.config.vocabSize ? [eos] : [];
+    return { config: m.config, params: m.params, source: 'gguf', path, bytesOnDisk: size, eosIds };
   }
   if (looksLikeLlama2c(head)) {
     const m = parseLlama2c(path, readFileSync(path));

@@ -4,6 +4,9 @@
 
 import { closeSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { FormatError } from './errors.js';
+import { halfToFloat } from './half.js';
+
+export { halfToFloat };
 
 export type SafetensorsDType = 'F32' | 'F16' | 'BF16' | 'F64';
 const DTYPE_BYTES: Record<SafetensorsDType, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
@@ -35,16 +38,6 @@ export interface TensorToWrite {
 }
 
 const numel = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
-
-/** f16 bits -> f32 value (IEEE 754 half, subnormals and inf/nan included). */
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
 
 /** Parses and validates the header; `data` is the whole file. */
 export function parseSafetensors(path: string, data: Buffer): SafetensorsFile {

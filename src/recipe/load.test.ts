@@ -63,6 +63,9 @@ test('an unknown loss kind lists the kinds there are', () => {
 test('a missing file is named with its key', () => {
   const p = recipeFile(good.replace(teacher, join(dir, 'nope.bin')));
   assert.throws(() => loadRecipe(p), new RegExp(`key 'teacher\\.path': file not found: .*nope\\.bin`));
+  const onnx = recipeFile(good.replace(`kind: checkpoint, path: ${teacher}`, `kind: onnx, path: ${join(dir, 'nope.onnx')}`));
+  assert.throws(() => loadRecipe(onnx), new RegExp(`key 'teacher\\.path': file not found: .*nope\\.onnx`));
+  assert.deepEqual(loadRecipe(recipeFile(good.replace('kind: checkpoint', 'kind: onnx'))).teacher, { kind: 'onnx', path: teacher });
 });
 
 test('a missing recipe, bad YAML and a non-mapping are each one clear error', () => {

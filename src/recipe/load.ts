@@ -64,7 +64,7 @@ export function validateRecipe(tree: unknown, source: string): Recipe {
 /** The files a recipe names, with their key paths (checked to exist before anything runs). */
 export function recipeFiles(r: Recipe): [key: string, path: string][] {
   const files: [string, string][] = [['data.path', r.data.path], ['data.tokenizer', r.data.tokenizer]];
-  if (r.teacher.kind === 'checkpoint') files.push(['teacher.path', r.teacher.path]);
+  if (r.teacher.kind === 'checkpoint' || r.teacher.kind === 'onnx') files.push(['teacher.path', r.teacher.path]);
   if (r.student.kind === 'checkpoint') files.push(['student.path', r.student.path]);
   return files;
 }

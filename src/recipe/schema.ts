@@ -55,6 +55,9 @@ export const Teacher = z.discriminatedUnion('kind', [
   // An offline store of teacher rows made by `distill cache` (docs/store-format.md). `expect`:
   // optionally the teacher checkpoint it must have been made by (refused otherwise).
   z.strictObject({ kind: z.literal('store'), path: z.string().min(1), expect: z.string().min(1).optional() }),
+  // A causal-LM ONNX export run by onnxruntime-node (docs/onnx.md): a .onnx file, or a folder holding
+  // model.onnx or onnx/model.onnx; config.json and tokenizer.json beside it are read when present.
+  z.strictObject({ kind: z.literal('onnx'), path: z.string().min(1) }),
 ]);
 
 /** Compile-time check: what the schema accepts is what src/teacher's openTeacher opens. */

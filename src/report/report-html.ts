@@ -132,6 +132,32 @@ function evalSection(runs: RunData[]): string {
     ...rows,
     '</tbody></table>',
     `<p class="meta">From each run's eval.json; ppl = exp(val loss) where eval.json gives none.${anyFromMetrics ? ' * last val/loss in metrics.jsonl (no eval.json value).' : ''} ${DASH} = not measured.</p>`,
+    exportSizes(runs),
+  ].join('\n');
+}
+
+/** Bytes as B / KB / MB / GB (powers of 1024). */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${i === 0 ? n : n.toFixed(n < 10 ? 2 : 1)} ${units[i]}`;
+}
+
+/** What each student weighs exported as GGUF of each type (eval.json student.exportBytes), beside the eval table. */
+function exportSizes(runs: RunData[]): string {
+  const withSizes = runs.filter((r) => r.student?.exportBytes);
+  if (withSizes.length === 0) return '';
+  const types = [...new Set(withSizes.flatMap((r) => Object.keys(r.student!.exportBytes!)))];
+  const rows = withSizes.map((r) => `<tr><td>${esc(r.name)}</td>${types.map((t) => {
+    const b = r.student!.exportBytes![t];
+    return `<td>${b === undefined ? DASH : formatBytes(b)}</td>`;
+  }).join('')}</tr>`);
+  return [
+    `<table class="eval exports"><thead><tr><th>student exported as GGUF</th>${types.map((t) => `<th>${esc(t.toLowerCase())}</th>`).join('')}</tr></thead><tbody>`,
+    ...rows,
+    '</tbody></table>',
+    '<p class="meta">Tensor data of <code>distill export RUN --format gguf --type T</code> (1-D tensors stay f32; rows a block does not divide fall back to q8_0 or f16, as llama.cpp allows); the vocabulary and metadata add a few KB.</p>',
   ].join('\n');
 }
 

@@ -24,6 +24,8 @@ export interface EvalEntry {
   top1Agreement?: number;
   params?: number;
   tokensPerSec?: number;
+  /** GGUF weight bytes per tensor type ("F32", "Q8_0", ...): what an export of the model weighs. */
+  exportBytes?: Record<string, number>;
 }
 
 export interface RunInfo {
@@ -108,6 +110,13 @@ function readEvalEntry(file: string, where: string, raw: unknown): EvalEntry | u
   if (r.name !== undefined) {
     if (typeof r.name !== 'string') throw new ReportError(file, `"${where}.name" must be a string, got ${JSON.stringify(r.name)}`);
     e.name = r.name;
+  }
+  if (r.exportBytes !== undefined) {
+    const x = r.exportBytes;
+    if (typeof x !== 'object' || x === null || Array.isArray(x) || !Object.values(x).every((v) => typeof v === 'number' && v >= 0)) {
+      throw new ReportError(file, `"${where}.exportBytes" must map tensor types to byte counts, got ${JSON.stringify(x)}`);
+    }
+    e.exportBytes = x as Record<string, number>;
   }
   for (const f of EVAL_FIELDS) {
     const v = r[f];

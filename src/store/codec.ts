@@ -1,7 +1,10 @@
 // One position's record <-> bytes: bit packing, half floats and the N-bit log-prob codes of
 // format.ts, with the renormalization lossy encodings apply on read. It knows nothing of files,
 // shards or teachers; callers pass a byte view and an offset.
+import { floatToHalf as toHalf, halfToFloat as fromHalf } from '../io/half.js';
 import { quantBits, type RecordLayout, type StoreSettings } from './format.js';
+
+export { toHalf, fromHalf };
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -27,34 +30,6 @@ export function getBits(buf: Uint8Array, pos: number, n: number): number {
     shift += take; pos += take; n -= take;
   }
   return r;
-}
-
-/** float -> IEEE half bits, round to nearest even; overflow -> ±Inf, NaN kept. */
-export function toHalf(x: number): number {
-  f32[0] = x;
-  const b = u32[0], sign = (b >>> 16) & 0x8000, exp = (b >>> 23) & 0xff, man = b & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (man ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    const m = man | 0x800000, s = 14 - e;
-    let h = m >>> s;
-    const rem = m & ((1 << s) - 1), half = 1 << (s - 1);
-    if (rem > half || (rem === half && (h & 1))) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (man >>> 13);
-  const rem = man & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
-  return sign | h;
-}
-
-export function fromHalf(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1, e = (h >>> 10) & 0x1f, m = h & 0x3ff;
-  if (e === 0) return sign * m * 2 ** -24;
-  if (e === 0x1f) return m ? NaN : sign * Infinity;
-  return sign * (1 + m / 1024) * 2 ** (e - 15);
 }
 
 function f32Bits(x: number): number { f32[0] = x; return u32[0]; }

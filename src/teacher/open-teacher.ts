@@ -1,7 +1,7 @@
 // The one factory of teachers: openTeacher(spec, ctx) builds whichever source a recipe (or the
 // cache command) names and checks it against the run — vocabulary (a padded head may be larger,
 // never smaller), tokenizer, context. Callers hold the Teacher interface only; new sources (GGUF,
-// ONNX, HTTP servers) are added here and nowhere else. It trains nothing.
+// HTTP servers) are added here and nowhere else. It trains nothing.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TokenStream } from '../data/batcher.js';
@@ -10,6 +10,7 @@ import type { Backend } from '../engine/backend.js';
 import { loadCheckpoint } from '../io/load-model.js';
 import { createModel } from '../model/index.js';
 import { ModelTeacher, type TeacherPrecision } from './model-teacher.js';
+import { openOnnxTeacher } from './onnx-teacher.js';
 import { openStoreTeacher, type ProcessingAsked } from './store-teacher.js';
 import { type Teacher, TeacherError } from './teacher.js';
 
@@ -17,7 +18,8 @@ import { type Teacher, TeacherError } from './teacher.js';
 export type TeacherSpec =
   | { kind: 'none' }
   | { kind: 'checkpoint'; path: string; precision: TeacherPrecision }
-  | { kind: 'store'; path: string; expect?: string };
+  | { kind: 'store'; path: string; expect?: string }
+  | { kind: 'onnx'; path: string };
 
 export interface TeacherContext {
   be: Backend;
@@ -42,13 +44,16 @@ export async function openTeacher(spec: TeacherSpec, ctx: TeacherContext): Promi
     case 'none': return null;
     case 'checkpoint': {
       const c = loadCheckpoint(spec.path);
-      own = checkpointTokenizer(spec.path);
+      own = checkpointTokenizer(spec.path, c.source);
       teacher = new ModelTeacher(ctx.be, createModel(c.config, c.params), ctx.batch, ctx.seqLen, `${c.source} ${spec.path}`,
         spec.precision, own ? own.identity() : ctx.tokenizer.identity());
       break;
     }
     case 'store':
       teacher = openStoreTeacher(spec, ctx);
+      break;
+    case 'onnx':
+      teacher = await openOnnxTeacher(spec.path, ctx.batch, ctx.seqLen, ctx.source);
       break;
     default: {
       const never: never = spec;
@@ -59,8 +64,9 @@ export async function openTeacher(spec: TeacherSpec, ctx: TeacherContext): Promi
   return teacher;
 }
 
-/** The tokenizer stored with a checkpoint (a model folder's tokenizer.json / .model / .bin), or null. */
-function checkpointTokenizer(path: string): Tokenizer | null {
+/** The tokenizer stored with a checkpoint (a GGUF file's vocabulary, a model folder's tokenizer.json / .model / .bin), or null. */
+function checkpointTokenizer(path: string, source: string): Tokenizer | null {
+  if (source === 'gguf') return loadTokenizer(path);
   if (!statSync(path).isDirectory()) return null;
   return ['tokenizer.json', 'tokenizer.model', 'tokenizer.bin'].some((f) => existsSync(join(path, f))) ? loadTokenizer(path) : null;
 }

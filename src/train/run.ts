@@ -2,6 +2,7 @@
 // teacher (openTeacher), the student, the run folder's files, the training loop, the final
 // evaluation and sample generations — and returns the summary. Each step's work lives in its own
 // module; it neither loads the recipe file nor prints nor writes the HTML report (cli/ does).
+import { ggufWeightBytes, type GgufWriteType } from '../io/gguf-write.js';
 import { selectBackend } from '../engine/select.js';
 import type { Backend } from '../engine/backend.js';
 import { profileBackend, profileScalars, type ProfileReport } from '../engine/profile-backend.js';
@@ -17,6 +18,9 @@ import { RunError } from './errors.js';
 import { runTrainingLoop, type LoopResult } from './loop.js';
 import { openRunFolder, writeRunJson, writeRunStart } from './run-folder.js';
 import { createStudent } from './student-init.js';
+
+/** The GGUF types whose export size eval.json records. */
+const EXPORT_SIZE_TYPES: GgufWriteType[] = ['F32', 'F16', 'Q8_0', 'Q4_0', 'Q4_K'];
 
 export { RunError } from './errors.js';
 
@@ -115,6 +119,8 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
       student: {
         valLoss: fe.valLoss, ppl: Math.exp(fe.valLoss), klToTeacher: fe.klToTeacher, top1Agreement: fe.top1Agreement,
         params: student.layout.total, tokensPerSec: loop.tokensPerSec, valTokens: fe.tokens,
+        // what `distill export --format gguf --type T` stores as weights, per type
+        exportBytes: Object.fromEntries(EXPORT_SIZE_TYPES.map((t) => [t, ggufWeightBytes(student.config, t)])),
       },
       teacher: teacherEval ? { name: teacher!.description, valLoss: teacherEval.valLoss, ppl: Math.exp(teacherEval.valLoss), params: teacherEval.params } : undefined,
       timings: loop.timings,

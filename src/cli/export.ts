@@ -1,0 +1,155 @@
+// `distill export SOURCE --format F --out PATH`: a run's student (or any checkpoint) written where
+// people run models, with its tokenizer in the form each target expects. Every check a format
+// makes (can it express this model, this tokenizer, this dtype) runs before anything is written;
+// the output is written under a temporary name and renamed into place, so an interrupted export
+// leaves nothing half-written under the final name. The writers themselves live in src/io and
+// src/data; this file picks them and moves files.
+import type { Command } from 'commander';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { loadTokenizer, type Tokenizer } from '../data/index.js';
+import { ggufTokenizerMetaOf } from '../data/gguf-tokenizer.js';
+import { GGUF_WRITE_TYPES, type GgufWriteType, writeGgufModel } from '../io/gguf-write.js';
+import { hfTokenizerFilesProblem, writeHfTokenizerFiles } from '../data/hf-tokenizer-files.js';
+import { writeHfFolder } from '../io/hf.js';
+import { encodeLlama2c, llama2cProblem, type Llama2cVersion } from '../io/llama2c.js';
+import { type LoadedCheckpoint, loadCheckpoint } from '../io/load-model.js';
+import type { ModelConfig } from '../model/config.js';
+import { loadRecipe } from '../recipe/load.js';
+import { listCheckpoints } from '../train/train-state.js';
+import { CliUsageError } from './generate.js';
+
+export const EXPORT_FORMATS = ['hf', 'gguf', 'llama2c'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+interface ExportFlags {
+  format: string;
+  out: string;
+  /** gguf: the type of the 2-D tensors (f32, f16, q8_0, q4_0, q4_k, q6_k). */
+  type?: string;
+  tokenizer?: string;
+  llama2cVersion: string;
+  overwrite?: boolean;
+}
+
+/** What an export starts from: the weights and the tokenizer their ids mean (null: none known). */
+export interface ExportSource {
+  checkpoint: LoadedCheckpoint;
+  tokenizer: Tokenizer | null;
+  /** 'run runs/x (step 600)' or the checkpoint path. */
+  what: string;
+}
+
+/** A run folder (its newest checkpoint, its recipe's tokenizer) or any checkpoint distill reads. */
+export function exportSource(path: string, tokenizerPath?: string): ExportSource {
+  if (existsSync(path) && statSync(path).isDirectory() && existsSync(join(path, 'recipe.resolved.yaml'))) {
+    const steps = listCheckpoints(path);
+    if (steps.length === 0) throw new CliUsageError(`${path}: run folder holds no complete checkpoint under checkpoints/; train it first (distill run)`);
+    const step = steps[steps.length - 1];
+    const checkpoint = loadCheckpoint(join(path, 'checkpoints', `step-${String(step).padStart(6, '0')}`, 'model.safetensors'));
+    const recipe = loadRecipe(join(path, 'recipe.resolved.yaml'));
+    return { checkpoint, tokenizer: loadTokenizer(tokenizerPath ?? recipe.data.tokenizer), what: `run ${path} (step ${step})` };
+  }
+  const checkpoint = loadCheckpoint(path);
+  const carries = statSync(path).isDirectory() && ['tokenizer.json', 'tokenizer.model', 'tokenizer.bin'].some((f) => existsSync(join(path, f)));
+  const tok = tokenizerPath ?? (carries ? path : undefined);
+  return { checkpoint, tokenizer: tok === undefined ? null : loadTokenizer(tok), what: path };
+}
+
+/** The problem that stops `format` from holding this model and tokenizer, or null. Writes nothing. */
+export function exportProblem(format: ExportFormat, c: ModelConfig, tok: Tokenizer | null): string | null {
+  if (tok && tok.vocabSize > c.vocabSize) return `the tokenizer ${tok.source} has ${tok.vocabSize} tokens but the model's embedding only ${c.vocabSize} rows`;
+  if (format === 'hf') {
+    if (!tok) return 'a Hugging Face folder needs the tokenizer: give --tokenizer';
+    return hfTokenizerFilesProblem(tok);
+  }
+  if (format === 'gguf') {
+    if (!tok) return 'llama.cpp runs a GGUF only with its vocabulary inside: give --tokenizer';
+    try {
+      ggufTokenizerMetaOf(tok);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return null;
+  }
+  return llama2cProblem(c);
+}
+
+/** generation_config.json as transformers writes it: the ids generation starts and stops with. */
+function generationConfig(ck: LoadedCheckpoint, tok: Tokenizer): Record<string, unknown> {
+  const eos = ck.eosIds.length ? ck.eosIds : tok.eosId !== null ? [tok.eosId] : [];
+  const g: Record<string, unknown> = { _from_model_config: true };
+  if (tok.bosId !== null) g.bos_token_id = tok.bosId;
+  if (eos.length) g.eos_token_id = eos.length === 1 ? eos[0] : eos;
+  if (tok.padId !== null) g.pad_token_id = tok.padId;
+  return g;
+}
+
+/** Writes the export into `tmp` (a file or a folder); returns the files written (for the summary). */
+function writeExport(format: ExportFormat, src: ExportSource, tmp: string, llama2cVersion: Llama2cVersion, ggufType?: GgufWriteType): string[] {
+  const { checkpoint: ck, tokenizer: tok } = src;
+  if (format === 'llama2c') {
+    writeFileSync(tmp, encodeLlama2c(ck.config, ck.params, llama2cVersion));
+    return [];
+  }
+  if (format === 'gguf') {
+    const r = writeGgufModel(tmp, ck.config, ck.params, { type: ggufType!, tokenizer: ggufTokenizerMetaOf(tok!), name: basename(src.what) });
+    const counts = new Map<string, number>();
+    for (const t of Object.values(r.tensorTypes)) counts.set(t, (counts.get(t) ?? 0) + 1);
+    return [`arch ${r.arch}; tensors: ${[...counts].map(([t, n]) => `${n} ${t}`).join(', ')}`];
+  }
+  writeHfFolder(tmp, ck.config, ck.params);
+  const cfgPath = join(tmp, 'config.json');
+  const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
+  const gen = generationConfig(ck, tok!);
+  for (const k of ['bos_token_id', 'eos_token_id', 'pad_token_id']) if (gen[k] !== undefined) cfg[k] = gen[k];
+  writeFileSync(cfgPath, JSON.stringify(cfg, null, 2) + '\n');
+  writeFileSync(join(tmp, 'generation_config.json'), JSON.stringify(gen, null, 2) + '\n');
+  return ['config.json', 'model.safetensors', 'generation_config.json', ...writeHfTokenizerFiles(tmp, tok!)];
+}
+
+/** Runs one export; returns the summary lines. */
+export function runExport(source: string, f: ExportFlags): string[] {
+  if (!(EXPORT_FORMATS as readonly string[]).includes(f.format)) throw new CliUsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, got '${f.format}'`);
+  const format = f.format as ExportFormat;
+  const version: Llama2cVersion = f.llama2cVersion === 'legacy' ? 'legacy' : f.llama2cVersion === '1' ? 1 : f.llama2cVersion === '2' ? 2 : (() => {
+    throw new CliUsageError(`--llama2c-version must be legacy, 1 or 2, got '${f.llama2cVersion}'`);
+  })();
+  const ggufType = f.type === undefined ? 'F32' : (GGUF_WRITE_TYPES as readonly string[]).find((t) => t.toLowerCase() === f.type!.toLowerCase()) as GgufWriteType | undefined;
+  if (format === 'gguf' && !ggufType) throw new CliUsageError(`--type must be one of ${GGUF_WRITE_TYPES.map((t) => t.toLowerCase()).join(', ')}, got '${f.type}'`);
+  if (format !== 'gguf' && f.type !== undefined) throw new CliUsageError(`--type is for --format gguf; ${format} is written in f32`);
+  if (existsSync(f.out) && !f.overwrite) throw new CliUsageError(`${f.out} already exists; pass --overwrite to replace it`);
+  const src = exportSource(source, f.tokenizer);
+  const problem = exportProblem(format, src.checkpoint.config, src.tokenizer);
+  if (problem) throw new CliUsageError(`cannot export ${src.what} as ${format}: ${problem}`);
+  const tmp = `${f.out}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  if (format === 'hf') mkdirSync(tmp, { recursive: true });
+  try {
+    process.stderr.write(`exporting ${src.what} (${src.checkpoint.params.length} parameters) as ${format} ...\n`);
+    const files = writeExport(format, src, tmp, version, ggufType);
+    rmSync(f.out, { recursive: true, force: true });
+    renameSync(tmp, f.out);
+    const detail = format === 'llama2c' ? ` (${version === 'legacy' ? 'legacy' : `v${version}`})` : format === 'gguf' ? ` (${ggufType!.toLowerCase()})` : '';
+    return [`${f.out}: ${format}${detail} from ${src.what}, ${statSync(f.out).isDirectory() ? 'folder' : `${statSync(f.out).size} bytes`}`, ...files.map((n) => `  ${n}`)];
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description('write a run\'s student (or any checkpoint) as a Hugging Face folder, a GGUF file or a llama2.c file, with its tokenizer')
+    .argument('<source>', 'a run folder (its newest checkpoint and its recipe\'s tokenizer) or a checkpoint')
+    .requiredOption('--format <f>', EXPORT_FORMATS.join(' | '))
+    .requiredOption('--out <path>', 'the folder (hf) or file (gguf, llama2c) to write')
+    .option('--tokenizer <path>', 'the tokenizer the ids mean (default: the run\'s, or the one a model folder carries)')
+    .option('--type <t>', `gguf: type of the 2-D tensors, ${GGUF_WRITE_TYPES.map((t) => t.toLowerCase()).join(' | ')} (1-D stay f32; rows a block does not divide fall back as llama.cpp allows)`)
+    .option('--llama2c-version <v>', 'llama2c: legacy (run.c) | 1 (fp32, magic ak42) | 2 (Q8_0)', 'legacy')
+    .option('--overwrite', 'replace an existing --out')
+    .action((source: string, f: ExportFlags) => {
+      for (const line of runExport(source, f)) console.log(line);
+    });
+}

@@ -1,0 +1,112 @@
+// Tokenizers stored in GGUF metadata (`tokenizer.ggml.*`), both ways, by feeding our existing
+// tokenizer classes: 'llama' (SentencePiece-style scored BPE with byte fallback) becomes a
+// SentencePieceTokenizer, 'gpt2' (byte-level BPE with merges) an HfTokenizer. And our SentencePiece
+// and llama2.c tokenizers become that metadata for the GGUF writer. No tokenizer algorithm lives here.
+import { readFileSync } from 'node:fs';
+import { FormatError } from '../io/errors.js';
+import { parseGguf } from '../io/gguf.js';
+import { GGUF_TOKEN_TYPES, type GgufTokenizerMeta, readGgufTokenizerMeta } from '../io/gguf-tokenizer-meta.js';
+import { TokenizerError } from './errors.js';
+import { HfTokenizer } from './hf-tokenizer.js';
+import { Llama2cTokenizer } from './llama2c-tokenizer.js';
+import type { PieceType, SentencePieceModel } from './sentencepiece-model.js';
+import { SentencePieceTokenizer } from './sentencepiece-tokenizer.js';
+import type { Tokenizer } from './tokenizer.js';
+
+const SPACE = '\u2581'; // SentencePiece's "▁", which llama vocabularies store for ' '
+const PIECE_TYPES: PieceType[] = ['NORMAL', 'NORMAL', 'UNKNOWN', 'CONTROL', 'USER_DEFINED', 'UNUSED', 'BYTE']; // by GGUF token type 1..6
+/** tokenizer.ggml.pre values whose pre-tokenizer is GPT-2's (llama.cpp LLAMA_VOCAB_PRE_TYPE_DEFAULT / GPT2). */
+const GPT2_PRE = ['default', 'gpt-2'];
+
+/** 'llama' vocabulary -> SentencePiece BPE as llama.cpp runs it: dummy prefix, no whitespace folding, byte fallback. */
+function sentencePieceFrom(source: string, m: GgufTokenizerMeta): SentencePieceTokenizer {
+  const typeOf = (id: number): PieceType => {
+    if (m.tokenTypes) return PIECE_TYPES[m.tokenTypes[id]];
+    if (id === m.unkId) return 'UNKNOWN';
+    if (id === m.bosId || id === m.eosId) return 'CONTROL';
+    return /^<0x[0-9A-F]{2}>$/.test(m.tokens[id]) ? 'BYTE' : 'NORMAL';
+  };
+  const pieces = m.tokens.map((piece, id) => ({ piece, score: m.scores?.[id] ?? 0, type: typeOf(id) }));
+  const model: SentencePieceModel = {
+    pieces,
+    modelType: 'BPE',
+    byteFallback: pieces.some((p) => p.type === 'BYTE'),
+    treatWhitespaceAsSuffix: false,
+    bosPiece: m.bosId !== null ? m.tokens[m.bosId] : '<s>',
+    eosPiece: m.eosId !== null ? m.tokens[m.eosId] : '</s>',
+    padPiece: m.padId !== null ? m.tokens[m.padId] : '<pad>',
+    unkSurface: ' \u2047 ', // sentencepiece's default; llama.cpp prints the piece itself
+    normalizer: { name: 'identity', charsmapBytes: 0, addDummyPrefix: m.addSpacePrefix ?? true, removeExtraWhitespaces: false, escapeWhitespaces: true },
+  };
+  return new SentencePieceTokenizer(source, model);
+}
+
+/** 'gpt2' vocabulary -> a tokenizer.json object for the HF tokenizer (byte-level BPE, GPT-2 regex). */
+function byteLevelBpeFrom(source: string, m: GgufTokenizerMeta): HfTokenizer {
+  const pre = m.pre ?? 'default';
+  if (!GPT2_PRE.includes(pre)) {
+    throw new TokenizerError(source, `metadata 'tokenizer.ggml.pre' is '${pre}'; distill reads only the GPT-2 pre-tokenizer (${GPT2_PRE.join(', ')})`);
+  }
+  if (!m.merges) throw new TokenizerError(source, `metadata 'tokenizer.ggml.merges' is missing; a 'gpt2' tokenizer needs its merges`);
+  const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
+  const special = (id: number): boolean => m.tokenTypes?.[id] === GGUF_TOKEN_TYPES.CONTROL || id === m.bosId || id === m.eosId;
+  const added = m.tokens.flatMap((content, id) => (special(id) || m.tokenTypes?.[id] === GGUF_TOKEN_TYPES.USER_DEFINED
+    ? [{ id, content, special: special(id), single_word: false, lstrip: false, rstrip: false, normalized: false }] : []));
+  const json = {
+    version: '1.0', truncation: null, padding: null, added_tokens: added, normalizer: null,
+    pre_tokenizer: byteLevel, post_processor: null, decoder: byteLevel,
+    model: {
+      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false,
+      byte_fallback: false, vocab: Object.fromEntries(m.tokens.map((t, id) => [t, id])), merges: m.merges,
+    },
+  };
+  return new HfTokenizer(source, json as unknown as ConstructorParameters<typeof HfTokenizer>[1]);
+}
+
+/** The Tokenizer a GGUF file's metadata describes. */
+export function tokenizerFromGgufMeta(source: string, m: GgufTokenizerMeta): Tokenizer {
+  if (m.model === 'llama') return sentencePieceFrom(source, m);
+  if (m.model === 'gpt2') return byteLevelBpeFrom(source, m);
+  throw new TokenizerError(source, `metadata 'tokenizer.ggml.model' is '${m.model}'; distill reads 'llama' (SentencePiece-style) and 'gpt2' (byte-level BPE) vocabularies`);
+}
+
+/** Reads the tokenizer from a GGUF file held in `buf`; TokenizerError naming the file otherwise. */
+export function tokenizerFromGguf(path: string, buf: Buffer = readFileSync(path)): Tokenizer {
+  try {
+    return tokenizerFromGgufMeta(path, readGgufTokenizerMeta(parseGguf(path, buf)));
+  } catch (e) {
+    if (e instanceof FormatError) throw new TokenizerError(path, e.message.slice(e.file.length + 2)); // FormatError prefixes "<file>: "
+    throw e;
+  }
+}
+
+/**
+ * One of our scored-BPE tokenizers as GGUF 'llama' tokenizer metadata (what llama.cpp needs:
+ * tokens, scores, token types, special ids). A llama2.c tokenizer.bin is mapped as its
+ * SentencePiece origin: ' ' -> '▁', "\n<s>\n" -> "<s>", id 0 unknown, 1-2 control, <0xXX> byte.
+ */
+export function ggufTokenizerMetaOf(tok: Tokenizer): GgufTokenizerMeta {
+  if (tok instanceof SentencePieceTokenizer) {
+    const p = tok.model.pieces;
+    return {
+      model: 'llama', tokens: p.map((x) => x.piece), scores: p.map((x) => x.score),
+      tokenTypes: p.map((x) => GGUF_TOKEN_TYPES[x.type]),
+      bosId: tok.bosId, eosId: tok.eosId, unkId: tok.unkId, padId: null,
+      addBos: true, addEos: false, addSpacePrefix: tok.model.normalizer.addDummyPrefix,
+    };
+  }
+  if (tok instanceof Llama2cTokenizer) {
+    const tokens: string[] = [], types: number[] = [];
+    for (let id = 0; id < tok.vocabSize; id++) {
+      let piece = tok.idToPiece(id);
+      if ((id === 1 || id === 2) && piece.startsWith('\n') && piece.endsWith('\n')) piece = piece.slice(1, -1);
+      tokens.push(piece.replaceAll(' ', SPACE));
+      types.push(id === 0 ? GGUF_TOKEN_TYPES.UNKNOWN : id <= 2 ? GGUF_TOKEN_TYPES.CONTROL : /^<0x[0-9A-F]{2}>$/.test(piece) ? GGUF_TOKEN_TYPES.BYTE : GGUF_TOKEN_TYPES.NORMAL);
+    }
+    return {
+      model: 'llama', tokens, scores: Array.from(tok.scores), tokenTypes: types,
+      bosId: tok.bosId, eosId: tok.eosId, unkId: 0, padId: null, addBos: true, addEos: false, addSpacePrefix: true,
+    };
+  }
+  throw new TokenizerError(tok.source, `a ${tok.kind} tokenizer cannot be written into GGUF yet; expected a SentencePiece .model or a llama2.c tokenizer.bin (or a GGUF 'llama' vocabulary)`);
+}
