@@ -1,7 +1,8 @@
 // ONNX export (src/io/onnx-write.ts) checked by running the files in onnxruntime-node against our
 // engine: stories260K (interleaved rope, tied head), a random Qwen2-style model (half rope, q/k/v
 // biases, grouped-query attention, untied head) and a random GPT-2, each without and with a KV
-// cache. Also the file's header fields and every refusal, which need no onnxruntime.
+// cache; stories260K's export also against PyTorch's logits and through the onnx teacher. Also
+// the file's header fields and every refusal, which need no onnxruntime.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
@@ -16,6 +17,8 @@ import { Rng } from '../src/engine/rng.js';
 import { selectBackend } from '../src/engine/select.js';
 import { loadTokenizer } from '../src/data/load-tokenizer.js';
 import { corpusSplit } from '../src/eval/perplexity.js';
+import { openTeacher } from '../src/teacher/open-teacher.js';
+import { loadFixture } from './helpers/fixtures.js';
 
 const S = '../shared/data/stories260K';
 const tmp = mkdtempSync(join(tmpdir(), 'distill-onnx-export-'));
@@ -203,6 +206,26 @@ for (const { name, config, params } of cases) {
     }
   });
 }
+
+test('stories260K export: PyTorch\'s logits on the reference window, and the onnx teacher reads the folder', { skip: skipOrt }, async (t) => {
+  // PyTorch's logits of one real window: test/fixtures/onnx/reference (/usr/bin/python3 scripts/gen-onnx-fixtures.py).
+  const ref = loadFixture('onnx/reference').cases[0];
+  const window = ref.params.tokens as number[];
+  const files = exportCase('stories260K', stories.config, stories.params);
+  const got = (await (await OrtDecoder.open(files.plain, stories.config)).run([window], null)).logits.data as Float32Array;
+  const dTorch = maxAbsDiff(got, ref.f32('logits'));
+  // The onnx teacher (src/teacher/onnx-teacher.ts), fed our KV folder as it feeds optimum's exports.
+  const T = window.length, V = 512;
+  const ctx = { be, tokenizer: tok, batch: 1, seqLen: T, corpus: { train: Int32Array.from(window), val: Int32Array.from(window) },
+    processing: { topP: 1, labelSmoothing: 0 }, source: 'test.yaml' };
+  const teacher = (await openTeacher({ kind: 'onnx', path: join(tmp, 'stories260K', 'kv') }, ctx))!;
+  const out = await teacher.predict({ tokens: Int32Array.from(window), B: 1, T, split: 'val', offsets: new Int32Array(1), V, accept: ['logits'], temperature: 1 });
+  assert.equal(out.kind, 'logits');
+  const dTeacher = maxAbsDiff((out as { logits: Float32Array }).logits, ourLogits(stories.config, stories.params, [window]));
+  t.diagnostic(`stories260K plain vs PyTorch on ${T} tokens: ${dTorch.toExponential(2)}; onnx teacher on the KV folder vs ours: ${dTeacher.toExponential(2)}`);
+  assert.ok(dTorch <= TOL, `vs PyTorch ${dTorch}`);
+  assert.ok(dTeacher <= TOL, `onnx teacher vs ours ${dTeacher}`);
+});
 
 /** Top-level fields of a ModelProto, and its graph's input / output names (onnx.proto field numbers). */
 function readModelHeader(path: string): { irVersion: number; opsets: string[]; inputs: string[]; outputs: string[] } {
