@@ -1,6 +1,7 @@
-// The protobuf wire format, just enough for TensorBoard events: a writer for varint / fixed64 /
-// fixed32 / length-delimited fields and a reader that walks fields. No schemas, no reflection,
-// no 64-bit integers beyond 2^53 (steps and sizes are far below that); groups are rejected.
+// The protobuf wire format, just enough for TensorBoard events and ONNX models: a writer for
+// varint / fixed64 / fixed32 / length-delimited fields and a reader that walks fields. No schemas,
+// no reflection, no 64-bit integers beyond 2^53 (steps and sizes are far below that); groups are
+// rejected.
 // Hand-written instead of protobufjs: five message types of a frozen schema need ~150 lines,
 // while the package would bring a runtime, Long handling and a second way to describe messages.
 
@@ -35,6 +36,21 @@ export class ProtoWriter {
     return this;
   }
 
+  /** int64 field (wire type 0) that may be negative: ten bytes of two's complement then, as protobuf does. */
+  int(field: number, v: number): this {
+    if (v >= 0) return this.uint(field, v);
+    if (!Number.isSafeInteger(v)) throw new RangeError(`protobuf int64 must be a safe integer, got ${v}`);
+    this.key(field, 0);
+    let u = BigInt.asUintN(64, BigInt(v));
+    const out = new Uint8Array(10);
+    for (let i = 0; i < 10; i++) {
+      out[i] = Number(u & 0x7fn) | (i < 9 ? 0x80 : 0);
+      u >>= 7n;
+    }
+    this.push(out);
+    return this;
+  }
+
   /** double field (wire type 1, little-endian IEEE 754). */
   double(field: number, v: number): this {
     this.key(field, 1);
@@ -62,8 +78,17 @@ export class ProtoWriter {
     return this;
   }
 
+  /** Nested message field: takes m's bytes as they are, without copying them (do not reuse m). */
   message(field: number, m: ProtoWriter): this {
-    return this.bytes(field, m.finish());
+    this.key(field, 2);
+    this.varint(m.size);
+    for (const c of m.chunks) this.push(c);
+    return this;
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.size;
   }
 
   finish(): Uint8Array {
