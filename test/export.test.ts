@@ -20,6 +20,8 @@ import { type ModelConfig, createActivations, createModel, forward, initParams }
 import { Rng } from '../src/engine/rng.js';
 import { selectBackend } from '../src/engine/select.js';
 import { runRecipeFile } from './helpers/run-recipe.js';
+import { loadOnnxRuntime } from '../src/teacher/onnx-teacher.js';
+import { openTeacher } from '../src/teacher/open-teacher.js';
 
 const M656 = '../shared/data/tinystories-656k';
 const STORIES = '../shared/data/stories260K/stories260K.bin';
@@ -91,7 +93,7 @@ test('llama2c: a half-split (Hugging Face) model gets its q/k rows interleaved a
 
 test('refusals come before any file is written: format, what the format cannot hold, missing tokenizer, existing --out', () => {
   const out = join(tmp, 'refused');
-  assert.throws(() => runExport(M656, flags('safetensors', out)), /--format must be one of hf, gguf, llama2c, got 'safetensors'/);
+  assert.throws(() => runExport(M656, flags('safetensors', out)), /--format must be one of hf, gguf, onnx, llama2c, got 'safetensors'/);
   assert.throws(() => runExport(M656, flags('llama2c', out)), /cannot export \.\.\/shared\/data\/tinystories-656k as llama2c: llama2\.c fixes normEps 1e-5 and ropeTheta 10000; got 0\.000001 and 10000/);
   assert.throws(() => runExport(STORIES, flags('hf', out)), /cannot export .*stories260K\.bin as hf: a Hugging Face folder needs the tokenizer: give --tokenizer/);
   assert.throws(() => runExport(M656, flags('hf', out, { tokenizer: '../shared/data/gpt2-tokenizer/tokenizer.json' })), /cannot export .* as hf: the tokenizer .*gpt2-tokenizer\/tokenizer\.json has 50257 tokens but the model's embedding only 2048 rows/);
@@ -228,4 +230,32 @@ test('quantized params: F32 is exact, Q8_0 / Q4_0 are what the exported GGUF giv
   // One step of a block's scale at most: max|w|/127 for Q8_0, max|w|/8 for Q4_0 (ggml's d = max/-8).
   assert.ok(e8 > 0 && e8 <= max / 127, `q8_0 max error ${e8}`);
   assert.ok(e4 > e8 && e4 <= max / 8, `q4_0 max error ${e4}`);
+});
+
+const ortError = await loadOnnxRuntime().then(() => null, (e: Error) => e.message);
+
+test('onnx: stories260K exported in the transformers.js layout opens as an onnx teacher with its tokenizer and gives our logits', { skip: ortError ? `onnxruntime-node cannot load: ${ortError}` : false }, async () => {
+  for (const kvCache of [true, false]) {
+    const out = join(tmp, `onnx-${kvCache}`);
+    const lines = runExport(STORIES, flags('onnx', out, { tokenizer: '../shared/data/stories260K/tok512.model', kvCache }));
+    assert.match(lines.join('\n'), kvCache ? /onnx\/model\.onnx \(opset 17, past_key_values in, present out\)/ : /onnx\/model\.onnx \(opset 17\)\n/);
+    assert.deepEqual(readdirSync(out).sort(), ['config.json', 'generation_config.json', 'onnx', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
+    const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    assert.deepEqual([cfg.use_cache, cfg.bos_token_id, cfg.eos_token_id], [kvCache, 1, 2]);
+    const tok = loadTokenizer(out); // the converted tokenizer.json: same ids as tok512
+    const window = Int32Array.from(tok.encode('Once upon a time, there was a little girl named Lily. She loved to play outside.', { bos: true }));
+    const T = window.length;
+    const ctx = { be: selectBackend(), tokenizer: tok, batch: 1, seqLen: T, corpus: { train: window, val: window }, processing: { topP: 1, labelSmoothing: 0 }, source: 'export-test' };
+    const onnx = (await openTeacher({ kind: 'onnx', path: out }, ctx))!;
+    assert.equal(onnx.tokenizerIdentity, tok.identity());
+    const got = await onnx.predict({ tokens: window, B: 1, T, split: 'val', offsets: new Int32Array(1), V: 512, accept: ['logits'], temperature: 1 });
+    assert.equal(got.kind, 'logits');
+    const ck = loadCheckpoint(STORIES);
+    const want = forward(selectBackend(), createModel(ck.config, ck.params), createActivations(ck.config, 1, T, { training: false, allLogits: true }), window, 1, T);
+    let maxDiff = 0;
+    const logits = (got as { logits: Float32Array }).logits;
+    for (let i = 0; i < logits.length; i++) maxDiff = Math.max(maxDiff, Math.abs(logits[i] - want[i]));
+    assert.ok(maxDiff < 1e-4, `kvCache ${kvCache}: max abs logit diff ${maxDiff}`);
+    await onnx.close?.();
+  }
 });

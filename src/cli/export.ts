@@ -12,14 +12,14 @@ import { ggufTokenizerMetaOf } from '../data/gguf-tokenizer.js';
 import { GGUF_WRITE_TYPES, type GgufWriteType, writeGgufModel } from '../io/gguf-write.js';
 import { hfTokenizerFilesProblem, writeHfTokenizerFiles } from '../data/hf-tokenizer-files.js';
 import { writeHfFolder } from '../io/hf.js';
+import { checkOnnxWritable, writeOnnxFolder } from '../io/onnx-write.js';
 import { encodeLlama2c, llama2cProblem, type Llama2cVersion } from '../io/llama2c.js';
 import { type LoadedCheckpoint, loadCheckpoint } from '../io/load-model.js';
-import type { ModelConfig } from '../model/config.js';
 import { loadRecipe } from '../recipe/load.js';
 import { listCheckpoints } from '../train/train-state.js';
 import { CliUsageError } from './generate.js';
 
-export const EXPORT_FORMATS = ['hf', 'gguf', 'llama2c'] as const;
+export const EXPORT_FORMATS = ['hf', 'gguf', 'onnx', 'llama2c'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 interface ExportFlags {
@@ -29,6 +29,8 @@ interface ExportFlags {
   type?: string;
   tokenizer?: string;
   llama2cVersion: string;
+  /** onnx: past_key_values inputs / present outputs (default true; --no-kv-cache: logits only). */
+  kvCache?: boolean;
   overwrite?: boolean;
 }
 
@@ -57,10 +59,18 @@ export function exportSource(path: string, tokenizerPath?: string): ExportSource
 }
 
 /** The problem that stops `format` from holding this model and tokenizer, or null. Writes nothing. */
-export function exportProblem(format: ExportFormat, c: ModelConfig, tok: Tokenizer | null): string | null {
+export function exportProblem(format: ExportFormat, ck: LoadedCheckpoint, tok: Tokenizer | null): string | null {
+  const c = ck.config;
   if (tok && tok.vocabSize > c.vocabSize) return `the tokenizer ${tok.source} has ${tok.vocabSize} tokens but the model's embedding only ${c.vocabSize} rows`;
-  if (format === 'hf') {
-    if (!tok) return 'a Hugging Face folder needs the tokenizer: give --tokenizer';
+  if (format === 'hf' || format === 'onnx') {
+    if (!tok) return `${format === 'hf' ? 'a Hugging Face folder' : 'an ONNX folder (transformers.js layout)'} needs the tokenizer: give --tokenizer`;
+    if (format === 'onnx') {
+      try {
+        checkOnnxWritable(c, ck.params, { kvCache: true });
+      } catch (e) {
+        return (e as Error).message;
+      }
+    }
     return hfTokenizerFilesProblem(tok);
   }
   if (format === 'gguf') {
@@ -86,7 +96,7 @@ function generationConfig(ck: LoadedCheckpoint, tok: Tokenizer): Record<string, 
 }
 
 /** Writes the export into `tmp` (a file or a folder); returns the files written (for the summary). */
-function writeExport(format: ExportFormat, src: ExportSource, tmp: string, llama2cVersion: Llama2cVersion, ggufType?: GgufWriteType): string[] {
+function writeExport(format: ExportFormat, src: ExportSource, tmp: string, llama2cVersion: Llama2cVersion, ggufType?: GgufWriteType, kvCache?: boolean): string[] {
   const { checkpoint: ck, tokenizer: tok } = src;
   if (format === 'llama2c') {
     writeFileSync(tmp, encodeLlama2c(ck.config, ck.params, llama2cVersion));
@@ -98,14 +108,15 @@ function writeExport(format: ExportFormat, src: ExportSource, tmp: string, llama
     for (const t of Object.values(r.tensorTypes)) counts.set(t, (counts.get(t) ?? 0) + 1);
     return [`arch ${r.arch}; tensors: ${[...counts].map(([t, n]) => `${n} ${t}`).join(', ')}`];
   }
-  writeHfFolder(tmp, ck.config, ck.params);
+  if (format === 'onnx') writeOnnxFolder(tmp, ck.config, ck.params, { kvCache: kvCache ?? true });
+  else writeHfFolder(tmp, ck.config, ck.params);
   const cfgPath = join(tmp, 'config.json');
   const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
   const gen = generationConfig(ck, tok!);
   for (const k of ['bos_token_id', 'eos_token_id', 'pad_token_id']) if (gen[k] !== undefined) cfg[k] = gen[k];
   writeFileSync(cfgPath, JSON.stringify(cfg, null, 2) + '\n');
   writeFileSync(join(tmp, 'generation_config.json'), JSON.stringify(gen, null, 2) + '\n');
-  return ['config.json', 'model.safetensors', 'generation_config.json', ...writeHfTokenizerFiles(tmp, tok!)];
+  return ['config.json', format === 'onnx' ? `onnx/model.onnx (opset 17${kvCache === false ? '' : ', past_key_values in, present out'})` : 'model.safetensors', 'generation_config.json', ...writeHfTokenizerFiles(tmp, tok!)];
 }
 
 /** Runs one export; returns the summary lines. */
@@ -120,14 +131,14 @@ export function runExport(source: string, f: ExportFlags): string[] {
   if (format !== 'gguf' && f.type !== undefined) throw new CliUsageError(`--type is for --format gguf; ${format} is written in f32`);
   if (existsSync(f.out) && !f.overwrite) throw new CliUsageError(`${f.out} already exists; pass --overwrite to replace it`);
   const src = exportSource(source, f.tokenizer);
-  const problem = exportProblem(format, src.checkpoint.config, src.tokenizer);
+  const problem = exportProblem(format, src.checkpoint, src.tokenizer);
   if (problem) throw new CliUsageError(`cannot export ${src.what} as ${format}: ${problem}`);
   const tmp = `${f.out}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
-  if (format === 'hf') mkdirSync(tmp, { recursive: true });
+  if (format === 'hf' || format === 'onnx') mkdirSync(tmp, { recursive: true });
   try {
     process.stderr.write(`exporting ${src.what} (${src.checkpoint.params.length} parameters) as ${format} ...\n`);
-    const files = writeExport(format, src, tmp, version, ggufType);
+    const files = writeExport(format, src, tmp, version, ggufType, f.kvCache);
     rmSync(f.out, { recursive: true, force: true });
     renameSync(tmp, f.out);
     const detail = format === 'llama2c' ? ` (${version === 'legacy' ? 'legacy' : `v${version}`})` : format === 'gguf' ? ` (${ggufType!.toLowerCase()})` : '';
@@ -141,12 +152,13 @@ export function runExport(source: string, f: ExportFlags): string[] {
 export function registerExport(program: Command): void {
   program
     .command('export')
-    .description('write a run\'s student (or any checkpoint) as a Hugging Face folder, a GGUF file or a llama2.c file, with its tokenizer')
+    .description('write a run\'s student (or any checkpoint) as a Hugging Face folder, a GGUF file, an ONNX folder (transformers.js layout) or a llama2.c file, with its tokenizer')
     .argument('<source>', 'a run folder (its newest checkpoint and its recipe\'s tokenizer) or a checkpoint')
     .requiredOption('--format <f>', EXPORT_FORMATS.join(' | '))
-    .requiredOption('--out <path>', 'the folder (hf) or file (gguf, llama2c) to write')
+    .requiredOption('--out <path>', 'the folder (hf, onnx) or file (gguf, llama2c) to write')
     .option('--tokenizer <path>', 'the tokenizer the ids mean (default: the run\'s, or the one a model folder carries)')
     .option('--type <t>', `gguf: type of the 2-D tensors, ${GGUF_WRITE_TYPES.map((t) => t.toLowerCase()).join(' | ')} (1-D stay f32; rows a block does not divide fall back as llama.cpp allows)`)
+    .option('--no-kv-cache', 'onnx: logits only, without past_key_values inputs and present outputs')
     .option('--llama2c-version <v>', 'llama2c: legacy (run.c) | 1 (fp32, magic ak42) | 2 (Q8_0)', 'legacy')
     .option('--overwrite', 'replace an existing --out')
     .action((source: string, f: ExportFlags) => {

@@ -25,7 +25,7 @@ const PROTOBUF_LIMIT = 2 ** 31 - 1;
 const GRAPH_OVERHEAD = 64 * 1024 * 1024;
 
 /** Throws a ConfigError naming what cannot be written, before anything is. */
-function checkWritable(config: ModelConfig, params: Float32Array, opts: OnnxWriteOptions): void {
+export function checkOnnxWritable(config: ModelConfig, params: Float32Array, opts: OnnxWriteOptions): void {
   validateConfig(config, 'ONNX export');
   if (typeof opts?.kvCache !== 'boolean') throw new ConfigError(`ONNX export: options.kvCache must be true or false, got ${JSON.stringify(opts?.kvCache)}`);
   const layout = buildLayout(config);
@@ -56,7 +56,7 @@ function writeAtomic(path: string, bytes: Uint8Array | string): void {
  * Throws a ConfigError on a config or params it cannot write, and nothing is written then.
  */
 export function writeOnnxModel(path: string, config: ModelConfig, params: Float32Array, opts: OnnxWriteOptions): void {
-  checkWritable(config, params, opts);
+  checkOnnxWritable(config, params, opts);
   if (existsSync(path) && statSync(path).isDirectory()) throw new ConfigError(`ONNX export: ${path} is a folder; give the path of the .onnx file to write`);
   const bytes = encodeModel(buildDecoderGraph(config, params, opts.kvCache), {
     irVersion: ONNX_IR_VERSION, opset: ONNX_OPSET, producerName: 'distill',
@@ -73,7 +73,7 @@ export const onnxFolderFiles = (dir: string) => ({ model: join(dir, 'onnx', 'mod
  * Tokenizer files are not written here. Checks everything before writing either file.
  */
 export function writeOnnxFolder(dir: string, config: ModelConfig, params: Float32Array, opts: OnnxWriteOptions): void {
-  checkWritable(config, params, opts);
+  checkOnnxWritable(config, params, opts);
   const files = onnxFolderFiles(dir);
   writeOnnxModel(files.model, config, params, opts);
   writeAtomic(files.config, JSON.stringify({ ...hfConfigJson(config), use_cache: opts.kvCache }, null, 2) + '\n');
