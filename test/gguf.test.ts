@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { availableBackends, selectBackend } from '../src/engine/select.js';
 import { Rng } from '../src/engine/rng.js';
 import { FormatError } from '../src/io/errors.js';
-import { parseGguf, readGguf, type GgufKv } from '../src/io/gguf.js';
+import { parseGguf, readGguf, readGgufHeader, type GgufKv } from '../src/io/gguf.js';
 import { GgufType } from '../src/io/gguf-format.js';
 import { dequantize } from '../src/io/gguf-quant.js';
 import { quantize } from '../src/io/gguf-quantize.js';
@@ -382,4 +382,19 @@ describe('GGUF writer', () => {
     assert.throws(() => encodeGgufModel(m.config, m.params.subarray(1)), /params has 260031 values, the config's layout needs 260032/);
     assert.throws(() => encodeGgufModel(m.config, m.params, { type: 'Q5_K' as never }), /GGUF tensor type 'Q5_K' is not one the writer supports/);
   });
+});
+
+test('the vocabulary comes from the metadata bytes alone: a GGUF cut after its header still gives its tokenizer', () => {
+  const full = readFileSync('../shared/data/stories260K-gguf/stories260K.gguf');
+  const whole = parseGguf('whole', full);
+  const dir = mkdtempSync(join(tmpdir(), 'distill-gguf-head-'));
+  const cut = join(dir, 'header-only.gguf');
+  writeFileSync(cut, full.subarray(0, whole.dataStart + 1000)); // weights mostly missing
+  assert.throws(() => readGguf(cut), /header-only\.gguf: tensor 'token_embd\.weight' of shape \[64, 512\] F32 needs 131072 bytes, but the file has only \d+/);
+  const head = readGgufHeader(cut);
+  assert.deepEqual([...head.metadata.keys()], [...whole.metadata.keys()]);
+  assert.equal(loadTokenizer(cut).identity(), loadTokenizer('../shared/data/stories260K/tok512.model').identity());
+  // Cut inside the metadata (the token list), the header reader says where it ran out.
+  writeFileSync(cut, full.subarray(0, 2000));
+  assert.throws(() => readGgufHeader(cut), /header-only\.gguf: .*needs \d+ bytes but the file ends at byte 2000 \(truncated\?\)|header-only\.gguf: .* but the file has only 2000 bytes/);
 });

@@ -2,9 +2,8 @@
 // tokenizer classes: 'llama' (SentencePiece-style scored BPE with byte fallback) becomes a
 // SentencePieceTokenizer, 'gpt2' (byte-level BPE with merges) an HfTokenizer. And our SentencePiece
 // and llama2.c tokenizers become that metadata for the GGUF writer. No tokenizer algorithm lives here.
-import { readFileSync } from 'node:fs';
 import { FormatError } from '../io/errors.js';
-import { parseGguf } from '../io/gguf.js';
+import { readGgufHeader } from '../io/gguf.js';
 import { GGUF_TOKEN_TYPES, type GgufTokenizerMeta, readGgufTokenizerMeta } from '../io/gguf-tokenizer-meta.js';
 import { TokenizerError } from './errors.js';
 import { HfTokenizer } from './hf-tokenizer.js';
@@ -70,10 +69,11 @@ export function tokenizerFromGgufMeta(source: string, m: GgufTokenizerMeta): Tok
   throw new TokenizerError(source, `metadata 'tokenizer.ggml.model' is '${m.model}'; distill reads 'llama' (SentencePiece-style) and 'gpt2' (byte-level BPE) vocabularies`);
 }
 
-/** Reads the tokenizer from a GGUF file held in `buf`; TokenizerError naming the file otherwise. */
-export function tokenizerFromGguf(path: string, buf: Buffer = readFileSync(path)): Tokenizer {
+/** Reads the tokenizer from a GGUF file's metadata (only the leading bytes it takes, not the
+ *  weights); TokenizerError naming the file otherwise. */
+export function tokenizerFromGguf(path: string): Tokenizer {
   try {
-    return tokenizerFromGgufMeta(path, readGgufTokenizerMeta(parseGguf(path, buf)));
+    return tokenizerFromGgufMeta(path, readGgufTokenizerMeta(readGgufHeader(path)));
   } catch (e) {
     if (e instanceof FormatError) throw new TokenizerError(path, e.message.slice(e.file.length + 2)); // FormatError prefixes "<file>: "
     throw e;

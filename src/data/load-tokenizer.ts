@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { TokenizerError } from './errors.js';
+import { firstBytes } from '../io/file-head.js';
 import { readSpecialTokenNames } from './hf-special-tokens.js';
 import { looksLikeGguf } from '../io/gguf.js';
 import { tokenizerFromGguf } from './gguf-tokenizer.js';
@@ -38,6 +39,7 @@ export function detectTokenizerFormat(path: string, head: Uint8Array): Tokenizer
  * tokenizer.bin. Throws one TokenizerError naming the path when it is missing, truncated, or not
  * a tokenizer; `format` overrides detection.
  */
+
 export function loadTokenizer(path: string, format?: TokenizerFormat): Tokenizer {
   if (!existsSync(path)) throw new TokenizerError(path, 'no such tokenizer file');
   let file = path;
@@ -46,9 +48,11 @@ export function loadTokenizer(path: string, format?: TokenizerFormat): Tokenizer
     if (!found) throw new TokenizerError(path, `folder holds none of ${FOLDER_FILES.join(', ')}`);
     file = found;
   }
+  if (statSync(file).size === 0) throw new TokenizerError(file, 'tokenizer file is empty');
+  const fmt = format ?? detectTokenizerFormat(file, firstBytes(file, 16));
+  // A GGUF model (gigabytes, maybe) gives its vocabulary from its leading metadata bytes only.
+  if (fmt === 'gguf') return tokenizerFromGguf(file);
   const buf = readFileSync(file);
-  if (buf.length === 0) throw new TokenizerError(file, 'tokenizer file is empty');
-  const fmt = format ?? detectTokenizerFormat(file, buf.subarray(0, 16));
   switch (fmt) {
     case 'hf': {
       let json: unknown;
@@ -64,8 +68,6 @@ export function loadTokenizer(path: string, format?: TokenizerFormat): Tokenizer
       return new SentencePieceTokenizer(file, parseSentencePieceModel(file, buf));
     case 'llama2c':
       return Llama2cTokenizer.fromBuffer(file, buf);
-    case 'gguf':
-      return tokenizerFromGguf(file, buf);
     case null:
       throw new TokenizerError(file, 'not a tokenizer: expected a llama2.c tokenizer.bin, a SentencePiece .model, a Hugging Face tokenizer.json or a GGUF model file');
   }

@@ -3,7 +3,7 @@
 // Tokenizer from this record, and the data room converts our tokenizers into it for writing.
 
 import { FormatError } from './errors.js';
-import { type GgufFile, type GgufKv, GGUF_INT_TYPES, ggufArray, ggufBool, ggufString } from './gguf.js';
+import { type GgufHeader, type GgufKv, GGUF_INT_TYPES, ggufArray, ggufBool, ggufString } from './gguf.js';
 import { GgufType } from './gguf-format.js';
 
 /** llama.cpp's token types (llama_token_type; the same numbers as SentencePiece's piece types). */
@@ -35,7 +35,7 @@ export interface GgufTokenizerMeta {
 const ID_KEYS = { bosId: 'bos_token_id', eosId: 'eos_token_id', unkId: 'unknown_token_id', padId: 'padding_token_id' } as const;
 
 /** The tokenizer metadata of `f`; FormatError naming the key when absent or inconsistent. */
-export function readGgufTokenizerMeta(f: GgufFile): GgufTokenizerMeta {
+export function readGgufTokenizerMeta(f: GgufHeader): GgufTokenizerMeta {
   const model = ggufString(f, 'tokenizer.ggml.model');
   const tokens = ggufArray(f, 'tokenizer.ggml.tokens', [GgufType.STRING]) as string[] | undefined;
   if (!tokens || tokens.length === 0) throw new FormatError(f.path, `metadata 'tokenizer.ggml.tokens' is missing or empty; expected the vocabulary as an ARRAY of STRING`);

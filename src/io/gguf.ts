@@ -3,7 +3,7 @@
 // Every size in the header is bounded by the file's size before anything is allocated from it.
 // It does not know model architectures (gguf-model.ts) or tokenizers (gguf-tokenizer-meta.ts).
 
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { FormatError } from './errors.js';
 import {
   GGML_TYPES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_MAX_DIMS, GGUF_TYPE_BYTES, GGUF_TYPE_NAMES, GGUF_VERSIONS,
@@ -133,9 +133,13 @@ function readValue(c: Cursor, type: number, what: string, depth: number): GgufVa
   return { itemType, values };
 }
 
-/** Parses a whole GGUF file held in `buf`; throws one FormatError naming `path` and the field. */
-export function parseGguf(path: string, buf: Buffer): GgufFile {
-  const c: Cursor = new Cursor(path, buf);
+/** What the metadata alone says: enough for the vocabulary and the config, without the tensors. */
+export type GgufHeader = Pick<GgufFile, 'path' | 'version' | 'metadata'>;
+
+/** Magic, version, counts and metadata from the cursor's start; the tensor count bounded by `fileSize`. */
+function parseHead(c: Cursor, fileSize: number): GgufHeader & { nTensors: number } {
+  const buf = c.buf;
+  const path = c.path;
   if (buf.length < 4 || !buf.subarray(0, 4).equals(GGUF_MAGIC)) {
     c.fail(`not a GGUF file: the first bytes are ${buf.subarray(0, 4).toString('hex') || '(none)'}, expected the magic 'GGUF' (47475546)`);
   }
@@ -144,7 +148,7 @@ export function parseGguf(path: string, buf: Buffer): GgufFile {
   if (version === 1) c.fail('GGUF version 1 is not supported (it used 32-bit counts); expected version 2 or 3 — convert it again with a current llama.cpp');
   if (!(GGUF_VERSIONS as readonly number[]).includes(version)) c.fail(`GGUF version ${version}; expected 2 or 3`);
   // A tensor info takes at least 8 (name) + 4 + 8 (one dim) + 4 + 8 bytes; a kv at least 8 + 4 + 1.
-  const nTensors = c.size('tensor count', Math.max(0, Math.floor((buf.length - 24) / 32)));
+  const nTensors = c.size('tensor count', Math.max(0, Math.floor((fileSize - 24) / 32)));
   const nKv = c.size('metadata kv count', Math.max(0, Math.floor((buf.length - 24) / 13)));
   const metadata = new Map<string, GgufKv>();
   for (let i = 0; i < nKv; i++) {
@@ -154,6 +158,13 @@ export function parseGguf(path: string, buf: Buffer): GgufFile {
     const type = valueType(c, what);
     metadata.set(key, { type, value: readValue(c, type, what, 0) });
   }
+  return { path, version, metadata, nTensors };
+}
+
+/** Parses a whole GGUF file held in `buf`; throws one FormatError naming `path` and the field. */
+export function parseGguf(path: string, buf: Buffer): GgufFile {
+  const c: Cursor = new Cursor(path, buf);
+  const { version, metadata, nTensors } = parseHead(c, buf.length);
   let alignment = GGUF_DEFAULT_ALIGNMENT;
   const al = metadata.get('general.alignment');
   if (al) {
@@ -214,13 +225,37 @@ export function readGguf(path: string): GgufFile {
   return parseGguf(path, readFileSync(path));
 }
 
+/**
+ * The metadata of a GGUF file read from as few leading bytes as it takes (a model of gigabytes
+ * gives its vocabulary without its weights being read): 1 MiB first, doubled while the metadata
+ * runs past what was read.
+ */
+export function readGgufHeader(path: string): GgufHeader {
+  const fileSize = statSync(path).size;
+  const fd = openSync(path, 'r');
+  try {
+    for (let n = Math.min(fileSize, 1 << 20); ; n = Math.min(fileSize, 2 * n)) {
+      const buf = Buffer.alloc(n);
+      readSync(fd, buf, 0, n, 0);
+      try {
+        const { version, metadata } = parseHead(new Cursor(path, buf), fileSize);
+        return { path, version, metadata };
+      } catch (e) {
+        if (n === fileSize || !(e instanceof FormatError)) throw e;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** True when the first bytes are the GGUF magic. */
 export const looksLikeGguf = (head: Uint8Array): boolean => head.length >= 4 && Buffer.from(head.subarray(0, 4)).equals(GGUF_MAGIC);
 
 // Typed metadata getters: each names the key and the expected type when it is absent or wrong.
 
 /** The kv; null when absent and the caller has a fallback; FormatError when absent without one. */
-function present(f: GgufFile, key: string, hasFallback: boolean, expected: string): GgufKv | null {
+function present(f: GgufHeader, key: string, hasFallback: boolean, expected: string): GgufKv | null {
   const kv = f.metadata.get(key);
   if (!kv && !hasFallback) throw new FormatError(f.path, `metadata '${key}' is missing; expected ${expected}`);
   return kv ?? null;
@@ -229,7 +264,7 @@ const describe = (kv: GgufKv): string => kv.type === GgufType.ARRAY ? `an ARRAY 
 const INT_TYPES: readonly number[] = [GgufType.UINT8, GgufType.INT8, GgufType.UINT16, GgufType.INT16, GgufType.UINT32, GgufType.INT32, GgufType.UINT64, GgufType.INT64];
 
 /** An integer-typed value as a number; `fallback` when absent (or FormatError when no fallback). */
-export function ggufInt(f: GgufFile, key: string, fallback?: number): number {
+export function ggufInt(f: GgufHeader, key: string, fallback?: number): number {
   const kv = present(f, key, fallback !== undefined, 'an integer');
   if (!kv) return fallback as number;
   if (!INT_TYPES.includes(kv.type) || typeof kv.value !== 'number') throw new FormatError(f.path, `metadata '${key}' is ${describe(kv)}; expected an integer within 2^53`);
@@ -237,21 +272,21 @@ export function ggufInt(f: GgufFile, key: string, fallback?: number): number {
 }
 
 /** A FLOAT32/FLOAT64 (or integer) value as a number. */
-export function ggufFloat(f: GgufFile, key: string, fallback?: number): number {
+export function ggufFloat(f: GgufHeader, key: string, fallback?: number): number {
   const kv = present(f, key, fallback !== undefined, 'a number');
   if (!kv) return fallback as number;
   if (typeof kv.value !== 'number' || kv.type === GgufType.BOOL) throw new FormatError(f.path, `metadata '${key}' is ${describe(kv)}; expected a number`);
   return kv.value;
 }
 
-export function ggufString(f: GgufFile, key: string, fallback?: string): string {
+export function ggufString(f: GgufHeader, key: string, fallback?: string): string {
   const kv = present(f, key, fallback !== undefined, 'a STRING');
   if (!kv) return fallback as string;
   if (kv.type !== GgufType.STRING) throw new FormatError(f.path, `metadata '${key}' is ${describe(kv)}; expected a STRING`);
   return kv.value as string;
 }
 
-export function ggufBool(f: GgufFile, key: string, fallback: boolean): boolean {
+export function ggufBool(f: GgufHeader, key: string, fallback: boolean): boolean {
   const kv = present(f, key, true, 'a BOOL');
   if (!kv) return fallback;
   if (kv.type !== GgufType.BOOL) throw new FormatError(f.path, `metadata '${key}' is ${describe(kv)}; expected a BOOL`);
@@ -259,7 +294,7 @@ export function ggufBool(f: GgufFile, key: string, fallback: boolean): boolean {
 }
 
 /** An ARRAY whose items are all of `itemTypes`; undefined when absent. */
-export function ggufArray(f: GgufFile, key: string, itemTypes: readonly number[]): GgufValue[] | undefined {
+export function ggufArray(f: GgufHeader, key: string, itemTypes: readonly number[]): GgufValue[] | undefined {
   const kv = present(f, key, true, 'an ARRAY');
   if (!kv) return undefined;
   if (kv.type !== GgufType.ARRAY || !itemTypes.includes((kv.value as GgufArray).itemType)) {

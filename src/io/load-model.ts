@@ -2,11 +2,12 @@
 // distill .safetensors checkpoint, GGUF file, llama2.c file) and returns config + params in our layout.
 // It does not pick a backend or build the model; src/model/ does that from what this returns.
 
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelConfig } from '../model/config.js';
 import { checkpointFromSafetensors, CHECKPOINT_FILE } from './checkpoint.js';
 import { FormatError } from './errors.js';
+import { firstBytes } from './file-head.js';
 import { looksLikeGguf, parseGguf } from './gguf.js';
 import { ggufToModel } from './gguf-model.js';
 import { readHfFolder } from './hf.js';
@@ -31,16 +32,6 @@ export interface LoadedCheckpoint {
 
 const WHAT = 'a Hugging Face folder (config.json), a distill .safetensors checkpoint, a GGUF file (magic \'GGUF\'), or a llama2.c .bin (magic \'ak42\' or legacy header)';
 
-function firstBytes(path: string, n: number): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const b = Buffer.alloc(n);
-    const got = readSync(fd, b, 0, n, 0);
-    return b.subarray(0, got);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 function folderBytes(dir: string): number {
   let total = 0;
