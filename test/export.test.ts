@@ -15,6 +15,7 @@ import { loadCheckpoint } from '../src/io/load-model.js';
 import { writeHfFolder } from '../src/io/hf.js';
 import { parseGguf } from '../src/io/gguf.js';
 import { quantizedParams } from '../src/io/quantized-params.js';
+import { floatToBf16 } from '../src/io/half.js';
 import { readLlama2c } from '../src/io/llama2c.js';
 import { type ModelConfig, createActivations, createModel, forward, initParams } from '../src/model/index.js';
 import { Rng } from '../src/engine/rng.js';
@@ -31,7 +32,7 @@ const flags = (format: string, out: string, o: Record<string, unknown> = {}) => 
 test('hf: the 656K folder exported reads back bit-exact, with its tokenizer, special tokens and EOS ids', () => {
   const out = join(tmp, 'hf-656k');
   const lines = runExport(M656, flags('hf', out));
-  assert.match(lines[0], /hf-656k: hf from \.\.\/shared\/data\/tinystories-656k/);
+  assert.match(lines[0], /hf-656k: hf \(f32\) from \.\.\/shared\/data\/tinystories-656k, folder/);
   assert.deepEqual(readdirSync(out).sort(), ['config.json', 'generation_config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
   const a = loadCheckpoint(M656), b = loadCheckpoint(out);
   assert.deepEqual(b.config, a.config);
@@ -258,4 +259,25 @@ test('onnx: stories260K exported in the transformers.js layout opens as an onnx 
     assert.ok(maxDiff < 1e-4, `kvCache ${kvCache}: max abs logit diff ${maxDiff}`);
     await onnx.close?.();
   }
+});
+
+test('hf --dtype f16 / bf16: weights rounded to nearest even, torch_dtype says so; the 656K (bf16 values) round-trips exactly', () => {
+  // floatToBf16: 1 + 2^-8 is halfway between bf16 1 and 1 + 2^-7 and goes to the even one (0x3f80);
+  // 1 + 3·2^-9 is past halfway and goes up (0x3f81); NaN stays NaN.
+  assert.deepEqual([floatToBf16(1 + 2 ** -8), floatToBf16(1 + 3 * 2 ** -9), floatToBf16(-2), floatToBf16(NaN) & 0x7fc0], [0x3f80, 0x3f81, 0xc000, 0x7fc0]);
+  const bf = join(tmp, 'hf-656k-bf16');
+  runExport(M656, flags('hf', bf, { dtype: 'bf16' }));
+  assert.equal(JSON.parse(readFileSync(join(bf, 'config.json'), 'utf8')).torch_dtype, 'bfloat16');
+  assert.deepEqual(loadCheckpoint(bf).params, loadCheckpoint(M656).params);
+  assert.ok(statSync(join(bf, 'model.safetensors')).size < 0.51 * statSync(join(M656, 'model.safetensors')).size);
+  const f16 = join(tmp, 'hf-260k-f16');
+  runExport(STORIES, flags('hf', f16, { dtype: 'f16', tokenizer: '../shared/data/stories260K/tok512.bin' }));
+  const f32 = join(tmp, 'hf-260k-f32');
+  runExport(STORIES, flags('hf', f32, { tokenizer: '../shared/data/stories260K/tok512.bin' })); // the same q/k row order
+  const a = loadCheckpoint(f32), b = loadCheckpoint(f16);
+  let maxRel = 0;
+  for (let i = 0; i < a.params.length; i++) if (Math.abs(a.params[i]) > 1e-3) maxRel = Math.max(maxRel, Math.abs(b.params[i] - a.params[i]) / Math.abs(a.params[i]));
+  assert.ok(maxRel > 0 && maxRel <= 2 ** -11, `f16 max relative rounding ${maxRel}`);
+  assert.throws(() => runExport(STORIES, flags('gguf', join(tmp, 'x.gguf'), { dtype: 'f16', tokenizer: '../shared/data/stories260K/tok512.bin' })), /--dtype is for --format hf; give gguf its tensor type with --type/);
+  assert.throws(() => runExport(M656, flags('hf', join(tmp, 'x'), { dtype: 'f8' })), /--dtype must be one of f32, f16, bf16, got 'f8'/);
 });

@@ -19,6 +19,9 @@ import { loadRecipe } from '../recipe/load.js';
 import { listCheckpoints } from '../train/train-state.js';
 import { CliUsageError } from './generate.js';
 
+const HF_DTYPES = ['F32', 'F16', 'BF16'] as const;
+type HfDtype = (typeof HF_DTYPES)[number];
+
 export const EXPORT_FORMATS = ['hf', 'gguf', 'onnx', 'llama2c'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
@@ -27,6 +30,8 @@ interface ExportFlags {
   out: string;
   /** gguf: the type of the 2-D tensors (f32, f16, q8_0, q4_0, q4_k, q6_k). */
   type?: string;
+  /** hf: the safetensors dtype (f32, f16, bf16). */
+  dtype?: string;
   tokenizer?: string;
   llama2cVersion: string;
   /** onnx: past_key_values inputs / present outputs (default true; --no-kv-cache: logits only). */
@@ -96,7 +101,7 @@ function generationConfig(ck: LoadedCheckpoint, tok: Tokenizer): Record<string, 
 }
 
 /** Writes the export into `tmp` (a file or a folder); returns the files written (for the summary). */
-function writeExport(format: ExportFormat, src: ExportSource, tmp: string, llama2cVersion: Llama2cVersion, ggufType?: GgufWriteType, kvCache?: boolean): string[] {
+function writeExport(format: ExportFormat, src: ExportSource, tmp: string, llama2cVersion: Llama2cVersion, ggufType?: GgufWriteType, kvCache?: boolean, dtype: HfDtype = 'F32'): string[] {
   const { checkpoint: ck, tokenizer: tok } = src;
   if (format === 'llama2c') {
     writeFileSync(tmp, encodeLlama2c(ck.config, ck.params, llama2cVersion));
@@ -109,7 +114,7 @@ function writeExport(format: ExportFormat, src: ExportSource, tmp: string, llama
     return [`arch ${r.arch}; tensors: ${[...counts].map(([t, n]) => `${n} ${t}`).join(', ')}`];
   }
   if (format === 'onnx') writeOnnxFolder(tmp, ck.config, ck.params, { kvCache: kvCache ?? true });
-  else writeHfFolder(tmp, ck.config, ck.params);
+  else writeHfFolder(tmp, ck.config, ck.params, dtype);
   const cfgPath = join(tmp, 'config.json');
   const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
   const gen = generationConfig(ck, tok!);
@@ -129,6 +134,9 @@ export function runExport(source: string, f: ExportFlags): string[] {
   const ggufType = f.type === undefined ? 'F32' : (GGUF_WRITE_TYPES as readonly string[]).find((t) => t.toLowerCase() === f.type!.toLowerCase()) as GgufWriteType | undefined;
   if (format === 'gguf' && !ggufType) throw new CliUsageError(`--type must be one of ${GGUF_WRITE_TYPES.map((t) => t.toLowerCase()).join(', ')}, got '${f.type}'`);
   if (format !== 'gguf' && f.type !== undefined) throw new CliUsageError(`--type is for --format gguf; ${format} is written in f32`);
+  const dtype = HF_DTYPES.find((d) => d.toLowerCase() === (f.dtype ?? 'f32').toLowerCase());
+  if (!dtype) throw new CliUsageError(`--dtype must be one of ${HF_DTYPES.map((d) => d.toLowerCase()).join(', ')}, got '${f.dtype}'`);
+  if (format !== 'hf' && dtype !== 'F32') throw new CliUsageError(`--dtype is for --format hf; ${format === 'gguf' ? 'give gguf its tensor type with --type' : `${format} is written in f32`}`);
   if (existsSync(f.out) && !f.overwrite) throw new CliUsageError(`${f.out} already exists; pass --overwrite to replace it`);
   const src = exportSource(source, f.tokenizer);
   const problem = exportProblem(format, src.checkpoint, src.tokenizer);
@@ -138,10 +146,10 @@ export function runExport(source: string, f: ExportFlags): string[] {
   if (format === 'hf' || format === 'onnx') mkdirSync(tmp, { recursive: true });
   try {
     process.stderr.write(`exporting ${src.what} (${src.checkpoint.params.length} parameters) as ${format} ...\n`);
-    const files = writeExport(format, src, tmp, version, ggufType, f.kvCache);
+    const files = writeExport(format, src, tmp, version, ggufType, f.kvCache, dtype);
     rmSync(f.out, { recursive: true, force: true });
     renameSync(tmp, f.out);
-    const detail = format === 'llama2c' ? ` (${version === 'legacy' ? 'legacy' : `v${version}`})` : format === 'gguf' ? ` (${ggufType!.toLowerCase()})` : '';
+    const detail = format === 'llama2c' ? ` (${version === 'legacy' ? 'legacy' : `v${version}`})` : format === 'gguf' ? ` (${ggufType!.toLowerCase()})` : format === 'hf' ? ` (${dtype.toLowerCase()})` : '';
     return [`${f.out}: ${format}${detail} from ${src.what}, ${statSync(f.out).isDirectory() ? 'folder' : `${statSync(f.out).size} bytes`}`, ...files.map((n) => `  ${n}`)];
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
@@ -158,6 +166,7 @@ export function registerExport(program: Command): void {
     .requiredOption('--out <path>', 'the folder (hf, onnx) or file (gguf, llama2c) to write')
     .option('--tokenizer <path>', 'the tokenizer the ids mean (default: the run\'s, or the one a model folder carries)')
     .option('--type <t>', `gguf: type of the 2-D tensors, ${GGUF_WRITE_TYPES.map((t) => t.toLowerCase()).join(' | ')} (1-D stay f32; rows a block does not divide fall back as llama.cpp allows)`)
+    .option('--dtype <d>', 'hf: safetensors dtype, f32 | f16 | bf16 (rounded to nearest even)', 'f32')
     .option('--no-kv-cache', 'onnx: logits only, without past_key_values inputs and present outputs')
     .option('--llama2c-version <v>', 'llama2c: legacy (run.c) | 1 (fp32, magic ak42) | 2 (Q8_0)', 'legacy')
     .option('--overwrite', 'replace an existing --out')

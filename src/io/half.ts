@@ -35,3 +35,11 @@ export function floatToHalf(x: number): number {
   if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
   return sign | h;
 }
+
+/** float -> bfloat16 bits (the high half of the f32), round to nearest even; NaN kept quiet. */
+export function floatToBf16(x: number): number {
+  f32[0] = x;
+  const b = u32[0];
+  if ((b & 0x7f800000) === 0x7f800000 && (b & 0x7fffff)) return (b >>> 16) | 0x40;
+  return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
+}

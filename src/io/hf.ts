@@ -197,6 +197,9 @@ export function readHfFolder(dir: string): { config: ModelConfig; params: Float3
   return { config, params, eosIds: hfEosIds(dir, j, config.vocabSize) };
 }
 
+/** config.json's torch_dtype for each safetensors dtype written. */
+const HF_TORCH_DTYPE = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as const;
+
 /** config.json fields for a ModelConfig (the inverse of parseHfConfig). */
 export function hfConfigJson(c: ModelConfig): Json {
   if (c.family === 'gpt2') {
@@ -216,11 +219,11 @@ export function hfConfigJson(c: ModelConfig): Json {
 }
 
 /**
- * Writes our params as a HF folder (config.json + model.safetensors, f32). A Llama model with
+ * Writes our params as a HF folder (config.json + model.safetensors, f32 or rounded to f16 / bf16). A Llama model with
  * interleaved rotary pairs (llama2.c) gets its q/k rows permuted to HF's half split, so the
  * folder loads back with ropeMode 'half' and computes the same function.
  */
-export function writeHfFolder(dir: string, config: ModelConfig, params: Float32Array): void {
+export function writeHfFolder(dir: string, config: ModelConfig, params: Float32Array, dtype: 'F32' | 'F16' | 'BF16' = 'F32'): void {
   const layout = buildLayout(config);
   if (params.length !== layout.total) throw new ConfigError(`params has ${params.length} values, the config's layout needs ${layout.total}`);
   mkdirSync(dir, { recursive: true });
@@ -240,8 +243,8 @@ export function writeHfFolder(dir: string, config: ModelConfig, params: Float32A
     shape: rule.hfShape,
     data: oursToHf(rule, rule.ours.map(view)),
   }));
-  writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+  writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' }, dtype);
   const tmp = join(dir, `config.json.tmp-${process.pid}`);
-  writeFileSync(tmp, JSON.stringify(hfConfigJson(config), null, 2) + '\n');
+  writeFileSync(tmp, JSON.stringify({ ...hfConfigJson(config), torch_dtype: HF_TORCH_DTYPE[dtype] }, null, 2) + '\n');
   renameSync(tmp, join(dir, 'config.json'));
 }

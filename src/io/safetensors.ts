@@ -4,7 +4,7 @@
 
 import { closeSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { FormatError } from './errors.js';
-import { halfToFloat } from './half.js';
+import { floatToBf16, floatToHalf, halfToFloat } from './half.js';
 
 export { halfToFloat };
 
@@ -111,18 +111,20 @@ export function readSafetensors(path: string): SafetensorsFile {
 }
 
 /**
- * Writes F32 tensors in the given order, header padded with spaces to a multiple of 8 bytes.
+ * Writes tensors in the given order as `dtype` (F32, or F16 / BF16 rounded to nearest even), header
+ * padded with spaces to a multiple of 8 bytes.
  * Atomic: writes `<path>.tmp-<pid>` and renames it over `path`.
  */
-export function writeSafetensors(path: string, tensors: TensorToWrite[], metadata?: Record<string, string>): void {
+export function writeSafetensors(path: string, tensors: TensorToWrite[], metadata?: Record<string, string>, dtype: 'F32' | 'F16' | 'BF16' = 'F32'): void {
+  const size = DTYPE_BYTES[dtype];
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
   for (const t of tensors) {
     if (t.name === '__metadata__' || t.name in header) throw new FormatError(path, `duplicate or reserved tensor name '${t.name}'`);
     if (numel(t.shape) !== t.data.length) throw new FormatError(path, `tensor '${t.name}': shape [${t.shape.join(', ')}] has ${numel(t.shape)} elements but data has ${t.data.length}`);
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + 4 * t.data.length] };
-    offset += 4 * t.data.length;
+    header[t.name] = { dtype, shape: t.shape, data_offsets: [offset, offset + size * t.data.length] };
+    offset += size * t.data.length;
   }
   let json = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (8 - (json.length % 8)) % 8;
@@ -135,7 +137,13 @@ export function writeSafetensors(path: string, tensors: TensorToWrite[], metadat
     writeSync(fd, len);
     writeSync(fd, json);
     for (const t of tensors) {
-      writeSync(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)); // little-endian host
+      if (dtype === 'F32') {
+        writeSync(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)); // little-endian host
+        continue;
+      }
+      const halves = new Uint16Array(t.data.length);
+      for (let i = 0; i < halves.length; i++) halves[i] = dtype === 'F16' ? floatToHalf(t.data[i]) : floatToBf16(t.data[i]);
+      writeSync(fd, new Uint8Array(halves.buffer));
     }
   } finally {
     closeSync(fd);
