@@ -80,7 +80,7 @@ export function completions(sm: ServedModel, body: unknown, limits: ServerLimits
       const params = samplingParams(sm, r, maxTokens, r.logprobs ?? null);
       const chunk = (text: string, toks: TokenLogprob[], finish: string | null) => ({
         id, object: 'text_completion', created, model,
-        choices: [{ index, text, logprobs: r.logprobs != null ? legacyLogprobs(toks, 0) : null, finish_reason: finish }],
+        choices: [{ index, text, logprobs: r.logprobs != null ? legacyLogprobs(toks, r.return_tokens_as_token_ids ?? false) : null, finish_reason: finish }],
       });
       if (sink && (echoText || head.length > 0)) await sink.write(chunk(echoText, head, null));
       const g = await generateText(sm, ids, params, sink ? (text, toks) => sink.write(chunk(text, toks, null)) : undefined);
@@ -94,7 +94,7 @@ export function completions(sm: ServedModel, body: unknown, limits: ServerLimits
       const all = [...head, ...g.tokens];
       choices.push({
         index, text: echoText + g.text, finish_reason: g.finishReason,
-        logprobs: r.logprobs != null ? legacyLogprobs(all, 0) : null,
+        logprobs: r.logprobs != null ? legacyLogprobs(all, r.return_tokens_as_token_ids ?? false) : null,
         ...(r.prompt_logprobs != null ? { prompt_logprobs: promptLogprobsJson(sm, ids, scored!) } : {}),
       });
     }
@@ -117,13 +117,13 @@ function echoedLogprobs(sm: ServedModel, ids: readonly number[], scored: (Scored
   });
 }
 
-/** OpenAI's completions logprobs object; a NaN log-prob (the first echoed token) is null. */
-function legacyLogprobs(toks: TokenLogprob[], offset0: number) {
-  let off = offset0;
+/** OpenAI's completions logprobs object; a NaN log-prob (the first echoed token) is null; asIds: tokens as vLLM's "token_id:N". */
+function legacyLogprobs(toks: TokenLogprob[], asIds: boolean) {
+  let off = 0;
   const text_offset: number[] = [];
   for (const t of toks) { text_offset.push(off); off += t.text.length; }
   return {
-    tokens: toks.map((t) => t.text),
+    tokens: toks.map((t) => (asIds ? `token_id:${t.id}` : t.text)),
     token_logprobs: toks.map((t) => (Number.isNaN(t.logprob) ? null : t.logprob)),
     top_logprobs: toks.map((t) => (Number.isNaN(t.logprob) ? null : Object.fromEntries(t.top.map((a) => [a.text, a.logprob])))),
     text_offset,

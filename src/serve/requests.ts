@@ -35,6 +35,7 @@ export const CompletionRequest = z.object({
   prompt: z.union([z.string(), z.array(z.string()).min(1), ids.min(1), z.array(ids.min(1)).min(1)]),
   logprobs: z.number().int().min(0).nullish(),
   echo: z.boolean().nullish(),
+  return_tokens_as_token_ids: z.boolean().nullish(), // vLLM: logprobs.tokens as "token_id:N"
 });
 export type CompletionRequest = z.infer<typeof CompletionRequest>;
 
