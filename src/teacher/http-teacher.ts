@@ -128,7 +128,8 @@ export async function openHttpTeacher(spec: HttpTeacherSpec, ctx: HttpTeacherCon
       throw new TeacherError(`${ctx.source}: teacher servers ${ours[0].url} and ${url} serve different models (${ours[0].info!.modelIdentity} vs ${info!.modelIdentity}); a fleet must serve one teacher`);
     }
   }
-  const name = `http ${spec.protocol} ${spec.model} @ ${pool.urls.join(', ')}`;
+  // no endpoints in the name: a store filled through different fleets is one store
+  const name = `http ${spec.protocol} ${spec.model}`;
   if (ours.length === pool.urls.length) {
     const i = ours[0].info!;
     return new HttpTeacher(spec, pool, `${name} (${i.description})`, i.modelIdentity, i.vocabSize, i.tokenizerIdentity, i.maxSeqLen - shrink);
