@@ -25,7 +25,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   monitor: ['io', 'engine'],
   report: ['io', 'engine', 'monitor'],
   recipe: ['engine', 'distill', 'teacher'], // the tables and types it configures
-  cli: ['engine', 'model', 'distill', 'data', 'teacher', 'store', 'eval', 'io', 'monitor', 'report', 'recipe', 'train'],
+  serve: ['model', 'data', 'engine'], // the model it serves, the tokenizer, backend types
+  cli: ['engine', 'model', 'distill', 'data', 'teacher', 'store', 'eval', 'io', 'monitor', 'report', 'recipe', 'train', 'serve'],
 };
 
 function sources(dir: string, out: string[] = []): string[] {

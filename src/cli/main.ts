@@ -10,6 +10,7 @@ import { registerReport, registerRun } from './run.js';
 import { registerCache } from './cache.js';
 import { registerStore } from './store.js';
 import { registerExport } from './export.js';
+import { registerServe } from './serve.js';
 
 const version = packageVersion(new URL('../../../package.json', import.meta.url));
 const program = new Command();
@@ -33,6 +34,7 @@ registerReport(program);
 registerCache(program);
 registerStore(program);
 registerExport(program);
+registerServe(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`distill: ${e instanceof Error ? e.message : String(e)}`);

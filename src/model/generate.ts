@@ -1,6 +1,7 @@
 // Autoregressive generation for one sequence: prefill the prompt, then one token per step,
 // attending over a KV cache (or, with useKvCache false, recomputing the whole prefix each step —
-// the slow path tests compare against). It does not tokenize text (src/data/) or stream over HTTP.
+// the slow path tests compare against), whole or step by step (generateSteps, for a server that
+// streams). It does not tokenize text (src/data/) or speak HTTP.
 
 import type { Backend } from '../engine/backend.js';
 import { Rng } from '../engine/rng.js';
@@ -52,12 +53,27 @@ export function createGenerationState(model: Model): GenerationState {
   };
 }
 
+/** One generated token and the logits row (V) it was chosen from; the row is a view valid until the next step. */
+export interface GenerationStep { id: number; logits: Float32Array }
+
 /**
  * Continues `promptIds` (at least one id, at most maxSeqLen) with up to maxNewTokens tokens.
  * Greedy at temperature 0; otherwise samples (temperature, topK, topP) from Rng(seed).
  * Stops early at a stop id or when the context reaches maxSeqLen (no sliding window).
  */
 export function generate(be: Backend, model: Model, promptIds: ArrayLike<number>, opts: GenerateOptions = {}): GenerateResult {
+  const steps = generateSteps(be, model, promptIds, opts);
+  for (;;) {
+    const s = steps.next();
+    if (s.done) return s.value;
+  }
+}
+
+/**
+ * generate() one token at a time: yields each new token with the logits it was sampled from (a
+ * server streams them and reports their log-probs) and returns the result. onToken is called too.
+ */
+export function* generateSteps(be: Backend, model: Model, promptIds: ArrayLike<number>, opts: GenerateOptions = {}): Generator<GenerationStep, GenerateResult, void> {
   const c = model.config;
   validateSampling(opts);
   const maxNew = opts.maxNewTokens ?? 64;
@@ -85,6 +101,7 @@ export function generate(be: Backend, model: Model, promptIds: ArrayLike<number>
     if (stop.has(id)) return { tokens: out, finishReason: 'stop' };
     out.push(id);
     opts.onToken?.(id);
+    yield { id, logits };
     if (len >= c.maxSeqLen) return { tokens: out, finishReason: 'length' };
     st.seq[len++] = id;
     if (out.length >= maxNew) return { tokens: out, finishReason: 'length' };

@@ -12,4 +12,4 @@ export { type ForwardOptions, forward, forwardToHidden, headParamName } from './
 export { backward, backwardFromHidden } from './backward.js';
 export { type LossResult, lossAndGrad } from './loss.js';
 export { type SamplingOptions, type SamplerScratch, argmax, createSamplerScratch, sampleToken, validateSampling } from './sampling.js';
-export { type GenerateOptions, type GenerateResult, type GenerationState, createGenerationState, generate } from './generate.js';
+export { type GenerateOptions, type GenerateResult, type GenerationState, type GenerationStep, createGenerationState, generate, generateSteps } from './generate.js';

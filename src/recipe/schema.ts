@@ -64,6 +64,20 @@ export const Teacher = z.discriminatedUnion('kind', [
     kind: z.literal('llama-cpp'), path: z.string().min(1),
     topK: posInt.default(64), // ids per sparse row: 99.8 % of stories260K's mass on average over 1,024 TinyStories val positions (max tail 9 %); dense callers ignore it
   }),
+  // Servers that score token windows (docs/http-teacher.md): vLLM (/v1/completions with
+  // prompt_logprobs), SGLang (/generate with input_top_logprobs) or `distill serve`; one url or a
+  // fleet (urls), windows spread over them. openai: generation only (no soft labels).
+  z.strictObject({
+    kind: z.literal('http'),
+    url: z.string().url().optional(),
+    urls: z.array(z.string().url()).min(1).optional(),
+    model: z.string().min(1),
+    protocol: z.enum(['vllm', 'sglang', 'openai']).default('vllm'), // vLLM: the common scoring server
+    topK: posInt.default(32), // ids per position, as `distill cache` keeps by default
+    concurrency: posInt.default(4), // requests in flight per endpoint: keeps a server's batch full
+    timeoutMs: posInt.default(120_000), // a long window on a busy server can take a while
+    retries: z.number().int().min(0).default(5), // with backoff: rides out a restart
+  }),
 ]);
 
 /** Compile-time check: what the schema accepts is what src/teacher's openTeacher opens. */

@@ -1,7 +1,7 @@
 // The cache job (`distill cache`): runs any teacher over both splits of a tokenized corpus in
 // consecutive windows of `context` tokens, truncates each position's distribution (top-p, then
-// top-k, with the tail mass) and writes shard after shard of an offline store (src/store/ holds
-// the format). Shards are independent: finished ones are skipped, so a killed run resumes at the
+// top-k, with the tail mass; sparse rows from a server are cut the same way) and writes shard
+// after shard of an offline store (src/store/ holds the format). Shards are independent: finished ones are skipped, so a killed run resumes at the
 // first missing shard, and processes given disjoint shard ranges can fill one store together.
 // It does not open teachers or tokenize (the CLI does).
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
@@ -92,11 +92,17 @@ export async function fillStore(o: CacheOptions): Promise<CacheResult> {
       for (let i = 0; i < n; i++) tokens[i] = split[local0 + p + i];
       for (let b = 0; b < B; b++) offsets[b] = local0 + p + b * T;
       const out = await o.teacher.predict({
-        tokens: tokens.subarray(0, n), B, T, split: sh.split, offsets, V, accept: ['logits'], temperature: o.temperature,
+        tokens: tokens.subarray(0, n), B, T, split: sh.split, offsets, V, accept: ['sparse', 'logits'], temperature: o.temperature,
       });
-      if (out.kind !== 'logits') throw new StoreError(`distill cache: teacher ${o.teacher.description} answered with ${out.kind} rows, not logits`);
-      processTeacherLogitsSparse(ids.subarray(0, n * k), lps.subarray(0, n * k), tail.subarray(0, n), out.logits, n, V, k,
-        { temperature: o.temperature, topP: o.topP, tailBucket: true });
+      if (out.kind === 'logits') {
+        processTeacherLogitsSparse(ids.subarray(0, n * k), lps.subarray(0, n * k), tail.subarray(0, n), out.logits, n, V, k,
+          { temperature: o.temperature, topP: o.topP, tailBucket: true });
+      } else if (out.kind === 'sparse') {
+        if (out.k < k) throw new StoreError(`distill cache: teacher ${o.teacher.description} gives ${out.k} ids per position, the store keeps ${k}; lower --k or raise the teacher's topK`);
+        truncateSparseRows(ids, lps, tail, out, n, k, o.topP);
+      } else {
+        throw new StoreError(`distill cache: teacher ${o.teacher.description} answered with ${out.kind} rows, not logits or sparse rows`);
+      }
       for (let i = 0; i < n; i++) encodeRecord(records, (p + i) * L.recordBytes, ids, lps, i * k, tail[i], L, settings);
       p += n; done += n;
       o.onProgress?.(done, total);
@@ -105,4 +111,25 @@ export async function fillStore(o: CacheOptions): Promise<CacheResult> {
     o.onShard?.(sh);
   }
   return { manifest, written: todo.length, skipped: mine.length - todo.length, positions: total };
+}
+
+/**
+ * Sparse rows of k' ≥ k ids (most likely first, as sources give them) cut to the store's k and
+ * top-p as processTeacherLogitsSparse cuts logits: the shortest prefix reaching p, at most k ids,
+ * log-probs unchanged, tail = 1 − Σp kept.
+ */
+function truncateSparseRows(ids: Int32Array, lps: Float32Array, tail: Float32Array, src: { ids: Int32Array; logProbs: Float32Array; k: number }, n: number, k: number, topP: number): void {
+  for (let i = 0; i < n; i++) {
+    let cum = 0, m = 0;
+    while (m < k && src.ids[i * src.k + m] >= 0) {
+      cum += Math.exp(src.logProbs[i * src.k + m]);
+      m++;
+      if (topP < 1 && cum >= topP) break;
+    }
+    for (let e = 0; e < k; e++) {
+      ids[i * k + e] = e < m ? src.ids[i * src.k + e] : -1;
+      lps[i * k + e] = e < m ? src.logProbs[i * src.k + e] : -Infinity;
+    }
+    tail[i] = Math.max(0, 1 - cum);
+  }
 }

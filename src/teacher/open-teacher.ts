@@ -1,7 +1,7 @@
 // The one factory of teachers: openTeacher(spec, ctx) builds whichever source a recipe (or the
 // cache command) names and checks it against the run — vocabulary (a padded head may be larger,
 // never smaller), tokenizer, context. Callers hold the Teacher interface only (and close() it when
-// done); new sources (HTTP servers) are added here and nowhere else. It trains nothing.
+// done); new sources are added here and nowhere else. It trains nothing.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TokenStream } from '../data/batcher.js';
@@ -12,7 +12,8 @@ import { createModel } from '../model/index.js';
 import { LlamaCppTeacher } from './llama-cpp-teacher.js';
 import { ModelTeacher, type TeacherPrecision } from './model-teacher.js';
 import { openOnnxTeacher } from './onnx-teacher.js';
-import { openStoreTeacher, type ProcessingAsked } from './store-teacher.js';
+import { openHttpTeacher, type HttpTeacherSpec } from './http-teacher.js';
+import { openStoreTeacher, processingOnDenseLogits, type ProcessingAsked } from './store-teacher.js';
 import { type Teacher, TeacherError } from './teacher.js';
 
 /** What a recipe's `teacher:` says (src/recipe/schema.ts Teacher is checked against this type). */
@@ -21,12 +22,13 @@ export type TeacherSpec =
   | { kind: 'checkpoint'; path: string; precision: TeacherPrecision }
   | { kind: 'store'; path: string; expect?: string }
   | { kind: 'onnx'; path: string }
-  | { kind: 'llama-cpp'; path: string; topK: number };
+  | { kind: 'llama-cpp'; path: string; topK: number }
+  | HttpTeacherSpec;
 
 export interface TeacherContext {
   be: Backend;
   /** The run's tokenizer: the teacher's ids must be its ids. */
-  tokenizer: { identity(): string; source: string; vocabSize: number };
+  tokenizer: { identity(): string; source: string; vocabSize: number; decodeToken?(prev: number, id: number): Uint8Array };
   /** At most this many windows of at most seqLen tokens per call (sources size buffers once). */
   batch: number;
   seqLen: number;
@@ -60,6 +62,12 @@ export async function openTeacher(spec: TeacherSpec, ctx: TeacherContext): Promi
     case 'llama-cpp':
       teacher = await LlamaCppTeacher.open({ path: spec.path, topK: spec.topK, batch: ctx.batch, seqLen: ctx.seqLen, threads: ctx.be.threads });
       break;
+    case 'http': {
+      const fixed = processingOnDenseLogits(ctx.processing);
+      if (fixed.length > 0) throw new TeacherError(`${ctx.source}: ${fixed.join(', ')} cannot apply to an http teacher: its servers send top-k rows, not logits; set the truncation with teacher.topK (${spec.topK}) and remove these keys (loss.teacher.tail still applies)`);
+      teacher = await openHttpTeacher(spec, { tokenizer: ctx.tokenizer, probe: ctx.corpus.train, source: ctx.source });
+      break;
+    }
     default: {
       const never: never = spec;
       throw new TeacherError(`${ctx.source}: unknown teacher kind '${(never as { kind: string }).kind}'`);

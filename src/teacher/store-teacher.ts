@@ -8,6 +8,7 @@ import { loadCheckpoint } from '../io/load-model.js';
 import { corpusIdentity } from '../store/identity.js';
 import { StoreReader } from '../store/store-reader.js';
 import { teacherIdentity } from './model-identity.js';
+import { densifyRows, retemperRowsInPlace } from './sparse-rows.js';
 import { checkRequest, type Teacher, type TeacherOutput, type TeacherRequest, TeacherError } from './teacher.js';
 
 export interface StoreExpectations {
@@ -22,9 +23,6 @@ export interface StoreExpectations {
 
 /** The teacher-logit processing a run asks for (recipe loss.teacher), as far as a store cares. */
 export interface ProcessingAsked { topP: number; topK?: number; clip?: number; labelSmoothing: number }
-
-/** Logit given to ids a sparse row does not hold and whose tail is 0: exp() of it is 0 in f64. */
-const ABSENT_LOGIT = -1e4;
 
 export class StoreTeacher implements Teacher {
   readonly vocabSize: number;
@@ -103,43 +101,29 @@ export class StoreTeacher implements Teacher {
     }
   }
 
-  /**
-   * Re-tempers N rows from the store's temperature to `temperature` after truncation (kept
-   * log-probs × T_store/T, the tail spread evenly over the ids not kept), renormalized; a no-op
-   * at the store's own temperature.
-   */
+  /** Re-tempers N rows from the store's temperature to `temperature` (sparse-rows.ts). */
   private retemper(N: number, temperature: number): void {
-    const s = this.reader.manifest.settings, k = s.k, V = s.vocabSize;
-    if (temperature === s.temperature) return;
-    const r = s.temperature / temperature;
-    for (let i = 0; i < N; i++) {
-      let m = 0, mx = -Infinity;
-      while (m < k && this.ids[i * k + m] >= 0) { mx = Math.max(mx, r * this.logProbs[i * k + m]); m++; }
-      const others = V - m, t = this.tail[i];
-      const lu = others > 0 && t > 0 ? r * Math.log(t / others) : -Infinity; // one tail id, re-tempered
-      mx = Math.max(mx, lu);
-      let z = 0;
-      for (let e = 0; e < m; e++) z += Math.exp(r * this.logProbs[i * k + e] - mx);
-      const zt = lu === -Infinity ? 0 : others * Math.exp(lu - mx);
-      const lz = mx + Math.log(z + zt);
-      for (let e = 0; e < m; e++) this.logProbs[i * k + e] = r * this.logProbs[i * k + e] - lz;
-      this.tail[i] = zt / (z + zt);
-    }
+    const s = this.reader.manifest.settings;
+    if (temperature !== s.temperature) retemperRowsInPlace(this.ids, this.logProbs, this.tail, N, s.k, s.vocabSize, s.temperature / temperature);
   }
 
-  /** The N rows as dense (N,V) logits of the stored distribution: ids outside a row share its tail evenly. */
+  /** The N rows as dense (N,V) logits (sparse-rows.ts). */
   private densify(N: number): Float32Array {
-    const V = this.vocabSize, k = this.reader.k;
+    const V = this.vocabSize;
     if (this.dense.length < N * V) this.dense = new Float32Array(N * V);
-    for (let i = 0; i < N; i++) {
-      let m = 0;
-      while (m < k && this.ids[i * k + m] >= 0) m++;
-      const t = this.tail[i], lu = V > m && t > 0 ? Math.log(t / (V - m)) : ABSENT_LOGIT;
-      this.dense.fill(lu, i * V, (i + 1) * V);
-      for (let e = 0; e < m; e++) this.dense[i * V + this.ids[i * k + e]] = this.logProbs[i * k + e];
-    }
+    densifyRows(this.dense, this.ids, this.logProbs, this.tail, N, this.reader.k, V);
     return this.dense.subarray(0, N * V);
   }
+}
+
+/** The recipe's loss.teacher keys that need dense logits (so cannot apply to sparse rows), named. */
+export function processingOnDenseLogits(p: ProcessingAsked): string[] {
+  const fixed: string[] = [];
+  if (p.topP !== 1) fixed.push(`loss.teacher.topP (${p.topP})`);
+  if (p.topK !== undefined) fixed.push(`loss.teacher.topK (${p.topK})`);
+  if (p.clip !== undefined) fixed.push(`loss.teacher.clip (${p.clip})`);
+  if (p.labelSmoothing !== 0) fixed.push(`loss.teacher.labelSmoothing (${p.labelSmoothing})`);
+  return fixed;
 }
 
 /**
@@ -153,12 +137,7 @@ export function openStoreTeacher(spec: { path: string; expect?: string }, ctx: {
   processing: ProcessingAsked;
   source: string;
 }): StoreTeacher {
-  const p = ctx.processing;
-  const fixed: string[] = [];
-  if (p.topP !== 1) fixed.push(`loss.teacher.topP (${p.topP})`);
-  if (p.topK !== undefined) fixed.push(`loss.teacher.topK (${p.topK})`);
-  if (p.clip !== undefined) fixed.push(`loss.teacher.clip (${p.clip})`);
-  if (p.labelSmoothing !== 0) fixed.push(`loss.teacher.labelSmoothing (${p.labelSmoothing})`);
+  const fixed = processingOnDenseLogits(ctx.processing);
   if (fixed.length > 0) {
     throw new TeacherError(`${ctx.source}: ${fixed.join(', ')} cannot apply to a stored teacher: its top-p/top-k were fixed by \`distill cache\` (--top-p/--k); remove these keys (loss.teacher.tail still applies)`);
   }
