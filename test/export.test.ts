@@ -133,7 +133,7 @@ monitor: {logEvery: 1, progress: false}
   assert.deepEqual(Object.keys(sizes), ['F32', 'F16', 'Q8_0', 'Q4_0', 'Q4_K']);
   for (const type of ['F32', 'Q8_0']) {
     const g = join(tmp, `exp-${type}.gguf`);
-    runExport(runDir, flags('gguf', g, { type }));
+    runExport(runDir, flags('gguf', g, type === 'F32' ? {} : { quant: type }));
     const extra = statSync(g).size - sizes[type];
     assert.ok(extra > 0 && extra < 16384, `${type}: file ${statSync(g).size} bytes, weights ${sizes[type]}`);
   }
@@ -204,13 +204,14 @@ test('gguf: our stories260K GGUF matches llama.cpp\'s converter key by key and t
   assert.deepEqual(ref.readF32('output.weight'), ours.readF32('token_embd.weight'));
   for (const type of ['f16', 'q8_0', 'q4_0']) {
     const q = join(tmp, `stories-${type}.gguf`);
-    runExport(STORIES, flags('gguf', q, { tokenizer: '../shared/data/stories260K/tok512.bin', type }));
+    runExport(STORIES, flags('gguf', q, { tokenizer: '../shared/data/stories260K/tok512.bin', ...(type === 'f16' ? { dtype: type } : { quant: type }) }));
     const back = loadCheckpoint(q);
     assert.equal(back.source, 'gguf');
     assert.equal(loadTokenizer(q).identity(), loadTokenizer('../shared/data/stories260K/tok512.bin').identity());
     assert.ok(statSync(q).size < statSync(out).size, `${type} is smaller than f32`);
   }
-  assert.throws(() => runExport(STORIES, flags('gguf', join(tmp, 'bad.gguf'), { tokenizer: '../shared/data/stories260K/tok512.bin', type: 'q3_k' })), /--type must be one of f32, f16, q8_0, q4_0, q4_k, q6_k, got 'q3_k'/);
+  assert.throws(() => runExport(STORIES, flags('gguf', join(tmp, 'bad.gguf'), { tokenizer: '../shared/data/stories260K/tok512.bin', quant: 'q3_k' })), /--quant must be one of q8_0, q4_0, q4_k, q6_k, got 'q3_k'/);
+  assert.throws(() => runExport(STORIES, flags('hf', join(tmp, 'bad'), { tokenizer: '../shared/data/stories260K/tok512.bin', quant: 'q8_0' })), /--quant is for --format gguf; hf holds f32 \/ f16 \/ bf16 \(--dtype\)/);
   assert.throws(() => runExport(M656, flags('gguf', join(tmp, 'bad.gguf'))), /cannot export .*tinystories-656k as gguf: .*a hf tokenizer cannot be written into GGUF yet/);
 });
 
@@ -218,7 +219,7 @@ test('quantized params: F32 is exact, Q8_0 / Q4_0 are what the exported GGUF giv
   const ck = loadCheckpoint(STORIES);
   assert.deepEqual(quantizedParams(ck.config, ck.params, 'F32').params, ck.params);
   const file = join(tmp, 'stories-q8.gguf');
-  runExport(STORIES, flags('gguf', file, { tokenizer: '../shared/data/stories260K/tok512.bin', type: 'q8_0' }));
+  runExport(STORIES, flags('gguf', file, { tokenizer: '../shared/data/stories260K/tok512.bin', quant: 'q8_0' }));
   const q8 = quantizedParams(ck.config, ck.params, 'Q8_0');
   assert.deepEqual(q8.params, loadCheckpoint(file).params);
   const q4 = quantizedParams(ck.config, ck.params, 'Q4_0');
@@ -278,6 +279,7 @@ test('hf --dtype f16 / bf16: weights rounded to nearest even, torch_dtype says s
   let maxRel = 0;
   for (let i = 0; i < a.params.length; i++) if (Math.abs(a.params[i]) > 1e-3) maxRel = Math.max(maxRel, Math.abs(b.params[i] - a.params[i]) / Math.abs(a.params[i]));
   assert.ok(maxRel > 0 && maxRel <= 2 ** -11, `f16 max relative rounding ${maxRel}`);
-  assert.throws(() => runExport(STORIES, flags('gguf', join(tmp, 'x.gguf'), { dtype: 'f16', tokenizer: '../shared/data/stories260K/tok512.bin' })), /--dtype is for --format hf; give gguf its tensor type with --type/);
+  assert.throws(() => runExport(STORIES, flags('gguf', join(tmp, 'x.gguf'), { dtype: 'bf16', tokenizer: '../shared/data/stories260K/tok512.bin' })), /--dtype bf16: the GGUF writer stores f32, f16 or quantized tensors; give --dtype f16 or --quant/);
+  assert.throws(() => runExport(STORIES, flags('onnx', join(tmp, 'x'), { dtype: 'f16', tokenizer: '../shared/data/stories260K/tok512.bin' })), /--dtype f16: onnx is written in f32/);
   assert.throws(() => runExport(M656, flags('hf', join(tmp, 'x'), { dtype: 'f8' })), /--dtype must be one of f32, f16, bf16, got 'f8'/);
 });

@@ -46,7 +46,7 @@ test('f32 and f16 GGUF exports: llama.cpp\'s greedy 64 tokens equal ours, its pe
   const val = corpusSplit('../shared/data/tinystories/stories.txt', tok, 'val');
   for (const type of ['f32', 'f16']) {
     const file = join(tmp, `stories-${type}.gguf`);
-    runExport('../shared/data/stories260K/stories260K.bin', { format: 'gguf', out: file, tokenizer: TOK, type, llama2cVersion: 'legacy' });
+    runExport('../shared/data/stories260K/stories260K.bin', { format: 'gguf', out: file, tokenizer: TOK, dtype: type, llama2cVersion: 'legacy' });
     const ck = loadCheckpoint(file);
     const model = createModel(ck.config, ck.params);
     const ours = generate(be, model, prompt, { temperature: 0, maxNewTokens: 64, stopIds: [tok.eosId!] }).tokens;
@@ -67,7 +67,7 @@ test('f32 and f16 GGUF exports: llama.cpp\'s greedy 64 tokens equal ours, its pe
 test('q8_0 and q4_0 GGUF exports load in llama.cpp and generate text', { skip }, async () => {
   for (const type of ['q8_0', 'q4_0']) {
     const file = join(tmp, `stories-${type}.gguf`);
-    runExport('../shared/data/stories260K/stories260K.bin', { format: 'gguf', out: file, tokenizer: TOK, type, llama2cVersion: 'legacy' });
+    runExport('../shared/data/stories260K/stories260K.bin', { format: 'gguf', out: file, tokenizer: TOK, quant: type, llama2cVersion: 'legacy' });
     const ids = await llamaGreedy(file, 24);
     assert.ok(ids.length >= 8, `${type}: ${ids.length} tokens`);
     assert.match(tok.decode(ids), /^[ ,.A-Za-z'"!?\n-]+$/, `${type}: ${JSON.stringify(tok.decode(ids))}`);

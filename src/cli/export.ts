@@ -20,6 +20,8 @@ import { listCheckpoints } from '../train/train-state.js';
 import { CliUsageError } from './generate.js';
 
 const HF_DTYPES = ['F32', 'F16', 'BF16'] as const;
+/** The quantized GGUF tensor types --quant takes. */
+const GGUF_QUANTS = GGUF_WRITE_TYPES.filter((t) => t !== 'F32' && t !== 'F16');
 type HfDtype = (typeof HF_DTYPES)[number];
 
 export const EXPORT_FORMATS = ['hf', 'gguf', 'onnx', 'llama2c'] as const;
@@ -28,9 +30,9 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 interface ExportFlags {
   format: string;
   out: string;
-  /** gguf: the type of the 2-D tensors (f32, f16, q8_0, q4_0, q4_k, q6_k). */
-  type?: string;
-  /** hf: the safetensors dtype (f32, f16, bf16). */
+  /** gguf: quantize the 2-D tensors (q8_0, q4_0, q4_k, q6_k). */
+  quant?: string;
+  /** hf: the safetensors dtype (f32, f16, bf16); gguf: the unquantized tensors' (f32, f16). */
   dtype?: string;
   tokenizer?: string;
   llama2cVersion: string;
@@ -131,12 +133,14 @@ export function runExport(source: string, f: ExportFlags): string[] {
   const version: Llama2cVersion = f.llama2cVersion === 'legacy' ? 'legacy' : f.llama2cVersion === '1' ? 1 : f.llama2cVersion === '2' ? 2 : (() => {
     throw new CliUsageError(`--llama2c-version must be legacy, 1 or 2, got '${f.llama2cVersion}'`);
   })();
-  const ggufType = f.type === undefined ? 'F32' : (GGUF_WRITE_TYPES as readonly string[]).find((t) => t.toLowerCase() === f.type!.toLowerCase()) as GgufWriteType | undefined;
-  if (format === 'gguf' && !ggufType) throw new CliUsageError(`--type must be one of ${GGUF_WRITE_TYPES.map((t) => t.toLowerCase()).join(', ')}, got '${f.type}'`);
-  if (format !== 'gguf' && f.type !== undefined) throw new CliUsageError(`--type is for --format gguf; ${format} is written in f32`);
   const dtype = HF_DTYPES.find((d) => d.toLowerCase() === (f.dtype ?? 'f32').toLowerCase());
   if (!dtype) throw new CliUsageError(`--dtype must be one of ${HF_DTYPES.map((d) => d.toLowerCase()).join(', ')}, got '${f.dtype}'`);
-  if (format !== 'hf' && dtype !== 'F32') throw new CliUsageError(`--dtype is for --format hf; ${format === 'gguf' ? 'give gguf its tensor type with --type' : `${format} is written in f32`}`);
+  if ((format === 'onnx' || format === 'llama2c') && dtype !== 'F32') throw new CliUsageError(`--dtype ${f.dtype}: ${format} is written in f32`);
+  if (format === 'gguf' && dtype === 'BF16') throw new CliUsageError('--dtype bf16: the GGUF writer stores f32, f16 or quantized tensors; give --dtype f16 or --quant');
+  const quant = f.quant === undefined ? undefined : GGUF_QUANTS.find((t) => t.toLowerCase() === f.quant!.toLowerCase());
+  if (f.quant !== undefined && !quant) throw new CliUsageError(`--quant must be one of ${GGUF_QUANTS.map((t) => t.toLowerCase()).join(', ')}, got '${f.quant}'`);
+  if (quant && format !== 'gguf') throw new CliUsageError(`--quant is for --format gguf; ${format} holds f32${format === 'hf' ? ' / f16 / bf16 (--dtype)' : ''}`);
+  const ggufType: GgufWriteType = quant ?? (dtype === 'F16' ? 'F16' : 'F32');
   if (existsSync(f.out) && !f.overwrite) throw new CliUsageError(`${f.out} already exists; pass --overwrite to replace it`);
   const src = exportSource(source, f.tokenizer);
   const problem = exportProblem(format, src.checkpoint, src.tokenizer);
@@ -149,7 +153,7 @@ export function runExport(source: string, f: ExportFlags): string[] {
     const files = writeExport(format, src, tmp, version, ggufType, f.kvCache, dtype);
     rmSync(f.out, { recursive: true, force: true });
     renameSync(tmp, f.out);
-    const detail = format === 'llama2c' ? ` (${version === 'legacy' ? 'legacy' : `v${version}`})` : format === 'gguf' ? ` (${ggufType!.toLowerCase()})` : format === 'hf' ? ` (${dtype.toLowerCase()})` : '';
+    const detail = format === 'llama2c' ? ` (${version === 'legacy' ? 'legacy' : `v${version}`})` : format === 'gguf' ? ` (${ggufType.toLowerCase()})` : format === 'hf' ? ` (${dtype.toLowerCase()})` : '';
     return [`${f.out}: ${format}${detail} from ${src.what}, ${statSync(f.out).isDirectory() ? 'folder' : `${statSync(f.out).size} bytes`}`, ...files.map((n) => `  ${n}`)];
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
@@ -165,8 +169,8 @@ export function registerExport(program: Command): void {
     .requiredOption('--format <f>', EXPORT_FORMATS.join(' | '))
     .requiredOption('--out <path>', 'the folder (hf, onnx) or file (gguf, llama2c) to write')
     .option('--tokenizer <path>', 'the tokenizer the ids mean (default: the run\'s, or the one a model folder carries)')
-    .option('--type <t>', `gguf: type of the 2-D tensors, ${GGUF_WRITE_TYPES.map((t) => t.toLowerCase()).join(' | ')} (1-D stay f32; rows a block does not divide fall back as llama.cpp allows)`)
-    .option('--dtype <d>', 'hf: safetensors dtype, f32 | f16 | bf16 (rounded to nearest even)', 'f32')
+    .option('--dtype <d>', 'hf: safetensors dtype, f32 | f16 | bf16 (rounded to nearest even); gguf: f32 | f16', 'f32')
+    .option('--quant <q>', `gguf: quantize the 2-D tensors, ${GGUF_QUANTS.map((t) => t.toLowerCase()).join(' | ')} (1-D stay f32; rows a block does not divide fall back to q8_0 or f16, as llama.cpp allows)`)
     .option('--no-kv-cache', 'onnx: logits only, without past_key_values inputs and present outputs')
     .option('--llama2c-version <v>', 'llama2c: legacy (run.c) | 1 (fp32, magic ak42) | 2 (Q8_0)', 'legacy')
     .option('--overwrite', 'replace an existing --out')

@@ -157,7 +157,7 @@ function exportSizes(runs: RunData[]): string {
     `<table class="eval exports"><thead><tr><th>student exported as GGUF</th>${types.map((t) => `<th>${esc(t.toLowerCase())}</th>`).join('')}</tr></thead><tbody>`,
     ...rows,
     '</tbody></table>',
-    '<p class="meta">Tensor data of <code>distill export RUN --format gguf --type T</code> (1-D tensors stay f32; rows a block does not divide fall back to q8_0 or f16, as llama.cpp allows); the vocabulary and metadata add a few KB.</p>',
+    '<p class="meta">Tensor data of <code>distill export RUN --format gguf --quant T</code> (<code>--dtype</code> for f32 / f16) (1-D tensors stay f32; rows a block does not divide fall back to q8_0 or f16, as llama.cpp allows); the vocabulary and metadata add a few KB.</p>',
   ].join('\n');
 }
 

@@ -119,7 +119,7 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
       student: {
         valLoss: fe.valLoss, ppl: Math.exp(fe.valLoss), klToTeacher: fe.klToTeacher, top1Agreement: fe.top1Agreement,
         params: student.layout.total, tokensPerSec: loop.tokensPerSec, valTokens: fe.tokens,
-        // what `distill export --format gguf --type T` stores as weights, per type
+        // what `distill export --format gguf --quant T` (or `--dtype f32|f16`) stores as weights, per type
         exportBytes: Object.fromEntries(EXPORT_SIZE_TYPES.map((t) => [t, ggufWeightBytes(student.config, t)])),
       },
       teacher: teacherEval ? { name: teacher!.description, valLoss: teacherEval.valLoss, ppl: Math.exp(teacherEval.valLoss), params: teacherEval.params } : undefined,
