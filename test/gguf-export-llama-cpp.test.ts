@@ -1,13 +1,15 @@
 // Our GGUF exports run by llama.cpp itself (node-llama-cpp 3.21.1, prebuilt CPU binary): for f32
 // and f16, llama.cpp's greedy 64-token continuation equals our engine's on the same file, and its
-// validation perplexity is within 0.5 % of ours; q8_0 and q4_0 files load and generate.
+// validation perplexity is within 0.5 % of ours; q8_0 and q4_0 files load and generate; a
+// Hugging Face folder's Llama-style tokenizer.json goes into the GGUF so that llama.cpp tokenizes as it does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runExport } from '../src/cli/export.js';
-import { loadTokenizer } from '../src/data/index.js';
+import { loadTokenizer, splitParagraphs } from '../src/data/index.js';
+import { fixturesDir } from './helpers/fixtures.js';
 import { selectBackend } from '../src/engine/select.js';
 import { createEvalScratch, evaluateTeacher } from '../src/eval/distill-eval.js';
 import { corpusSplit, evaluatePerplexity } from '../src/eval/perplexity.js';
@@ -71,5 +73,34 @@ test('q8_0 and q4_0 GGUF exports load in llama.cpp and generate text', { skip },
     const ids = await llamaGreedy(file, 24);
     assert.ok(ids.length >= 8, `${type}: ${ids.length} tokens`);
     assert.match(tok.decode(ids), /^[ ,.A-Za-z'"!?\n-]+$/, `${type}: ${JSON.stringify(tok.decode(ids))}`);
+  }
+});
+
+test('the 656K Hugging Face folder as GGUF: llama.cpp tokenizes real text as its tokenizer.json does and continues BOS as numpy does', { skip }, async () => {
+  if (runtime instanceof Error) return;
+  const file = join(tmp, 'tinystories-656k.gguf');
+  runExport('../shared/data/tinystories-656k', { format: 'gguf', out: file, llama2cVersion: 'legacy' });
+  const hf = loadTokenizer('../shared/data/tinystories-656k/tokenizer.json');
+  const ours = loadTokenizer(file);
+  const model = await runtime.llama.loadModel({ modelPath: file, gpuLayers: 0 });
+  try {
+    const paragraphs = splitParagraphs(readFileSync('../shared/data/tinystories/stories.txt', 'utf8')).slice(0, 300);
+    for (const p of paragraphs) {
+      const want = hf.encode(p);
+      assert.deepEqual(ours.encode(p), want, `ours: ${p.slice(0, 50)}`);
+      assert.deepEqual(Array.from(model.tokenize(p)), want, `llama.cpp: ${p.slice(0, 50)}`);
+    }
+    // scripts/ref-generate-tinystories656k.py: the float64 numpy greedy ids from BOS.
+    const fixture = JSON.parse(readFileSync(join(fixturesDir, 'hf', 'tinystories656k-greedy.json'), 'utf8')) as { ids: number[] };
+    const ctx = await model.createContext({ contextSize: 64, threads: be.threads, flashAttention: false, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32' });
+    const got: number[] = [];
+    for await (const t of ctx.getSequence().evaluate([1] as never, { temperature: 0 })) {
+      if (got.length === fixture.ids.length - 1) break;
+      got.push(t as number);
+    }
+    await ctx.dispose();
+    assert.deepEqual([1, ...got], fixture.ids);
+  } finally {
+    await model.dispose();
   }
 });

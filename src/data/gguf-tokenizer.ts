@@ -108,5 +108,44 @@ export function ggufTokenizerMetaOf(tok: Tokenizer): GgufTokenizerMeta {
       bosId: tok.bosId, eosId: tok.eosId, unkId: 0, padId: null, addBos: true, addEos: false, addSpacePrefix: true,
     };
   }
+  if (tok instanceof HfTokenizer) return llamaMetaOfHfBpe(tok);
   throw new TokenizerError(tok.source, `a ${tok.kind} tokenizer cannot be written into GGUF yet; expected a SentencePiece .model or a llama2.c tokenizer.bin (or a GGUF 'llama' vocabulary)`);
+}
+
+/** The normalizer of a Llama-style tokenizer.json: "▁" prepended, spaces replaced by "▁". */
+function isLlamaNormalizer(n: unknown): boolean {
+  const parts = (n as { type?: string; normalizers?: { type?: string; prepend?: string; pattern?: { String?: string }; content?: string }[] } | null)?.normalizers;
+  return (n as { type?: string } | null)?.type === 'Sequence' && Array.isArray(parts) && parts.length === 2
+    && parts[0].type === 'Prepend' && parts[0].prepend === SPACE
+    && parts[1].type === 'Replace' && parts[1].pattern?.String === ' ' && parts[1].content === SPACE;
+}
+
+/**
+ * A Llama-style tokenizer.json (BPE with byte fallback over "▁"-joined text, as transformers'
+ * LlamaConverter and TinyStories-656K write it) as GGUF 'llama' metadata. llama.cpp's SentencePiece
+ * tokenizer merges the adjacent pair whose merged piece scores highest, so each piece scores minus
+ * the rank of the merge that makes it: the best-ranked merge first, as BPE does. Other
+ * tokenizer.json layouts (byte-level BPE, WordPiece, Metaspace pre-tokenizers) are refused.
+ */
+function llamaMetaOfHfBpe(tok: HfTokenizer): GgufTokenizerMeta {
+  const j = tok.json;
+  if (j.model?.type !== 'BPE' || j.model.byte_fallback !== true || !isLlamaNormalizer(j.normalizer) || (j.pre_tokenizer != null)) {
+    throw new TokenizerError(tok.source, `only a Llama-style tokenizer.json (BPE with byte_fallback, normalizer Prepend "${SPACE}" + Replace " " -> "${SPACE}", no pre-tokenizer) can be written into GGUF; this one has model ${j.model?.type ?? '?'}, byte_fallback ${String(j.model?.byte_fallback ?? false)}`);
+  }
+  const tokens = Array.from({ length: tok.vocabSize }, (_, id) => tok.idToPiece(id));
+  const idOf = new Map(tokens.map((t, id) => [t, id]));
+  const scores = new Array<number>(tokens.length).fill(0);
+  const scored = new Set<number>();
+  (j.model.merges ?? []).forEach((m, rank) => {
+    const [l, r] = typeof m === 'string' ? m.split(' ', 2) : m;
+    const id = idOf.get(l + r);
+    if (id !== undefined && !scored.has(id)) { scores[id] = -rank; scored.add(id); }
+  });
+  const special = new Set((j.added_tokens ?? []).filter((a) => a.special).map((a) => a.id));
+  const tokenTypes = tokens.map((t, id) => (id === tok.unkId ? GGUF_TOKEN_TYPES.UNKNOWN : special.has(id) ? GGUF_TOKEN_TYPES.CONTROL
+    : /^<0x[0-9A-F]{2}>$/.test(t) ? GGUF_TOKEN_TYPES.BYTE : GGUF_TOKEN_TYPES.NORMAL));
+  return {
+    model: 'llama', tokens, scores, tokenTypes, bosId: tok.bosId, eosId: tok.eosId, unkId: tok.unkId, padId: tok.padId,
+    addBos: true, addEos: false, addSpacePrefix: true,
+  };
 }

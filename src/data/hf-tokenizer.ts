@@ -8,9 +8,9 @@ import type { SpecialRole, SpecialTokenNames } from './hf-special-tokens.js';
 import { checkIds, type EncodeOptions, type Tokenizer } from './tokenizer.js';
 import { encoderIdentity, vocabIdentity } from './vocab-identity.js';
 
-interface AddedTokenJson { id: number; content: string; special?: boolean }
-interface TokenizerJson {
-  model?: { type?: string; byte_fallback?: boolean; unk_token?: string | null };
+export interface AddedTokenJson { id: number; content: string; special?: boolean }
+export interface TokenizerJson {
+  model?: { type?: string; byte_fallback?: boolean; unk_token?: string | null; merges?: (string | [string, string])[] };
   normalizer?: unknown;
   pre_tokenizer?: unknown;
   post_processor?: { type?: string; single?: { SpecialToken?: { id: string } }[] } | null;
@@ -46,7 +46,8 @@ export class HfTokenizer implements Tokenizer {
   private readonly special: Set<number>;
   private readonly byteLevel: Map<number, number> | null;
   private readonly byteFallback: boolean;
-  private readonly json: TokenizerJson;
+  /** The tokenizer.json it was built from (read-only: exporters convert it). */
+  readonly json: TokenizerJson;
   private vocabHash = '';
   private encoderHash = '';
 
