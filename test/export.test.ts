@@ -4,7 +4,7 @@
 // refusal made before anything is written.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HfTokenizer, loadTokenizer, splitParagraphs } from '../src/data/index.js';
@@ -13,7 +13,7 @@ import { tokenizerJsonFromLlamaVocab } from '../src/data/tokenizer-json-from-voc
 import { runExport } from '../src/cli/export.js';
 import { loadCheckpoint } from '../src/io/load-model.js';
 import { writeHfFolder } from '../src/io/hf.js';
-import { parseGguf } from '../src/io/gguf.js';
+import { parseGguf, readGgufHeader } from '../src/io/gguf.js';
 import { quantizedParams } from '../src/io/quantized-params.js';
 import { floatToBf16 } from '../src/io/half.js';
 import { readLlama2c } from '../src/io/llama2c.js';
@@ -283,4 +283,22 @@ test('hf --dtype f16 / bf16: weights rounded to nearest even, torch_dtype says s
   assert.throws(() => runExport(STORIES, flags('gguf', join(tmp, 'x.gguf'), { dtype: 'bf16', tokenizer: '../shared/data/stories260K/tok512.bin' })), /--dtype bf16: the GGUF writer stores f32, f16 or quantized tensors; give --dtype f16 or --quant/);
   assert.throws(() => runExport(STORIES, flags('onnx', join(tmp, 'x'), { dtype: 'f16', tokenizer: '../shared/data/stories260K/tok512.bin' })), /--dtype f16: onnx is written in f32/);
   assert.throws(() => runExport(M656, flags('hf', join(tmp, 'x'), { dtype: 'f8' })), /--dtype must be one of f32, f16, bf16, got 'f8'/);
+});
+
+test('a chat template is carried: tokenizer_config.json -> GGUF tokenizer.chat_template -> tokenizer_config.json', () => {
+  const src = join(tmp, '656k-chat');
+  mkdirSync(src);
+  for (const f of readdirSync(M656)) copyFileSync(join(M656, f), join(src, f));
+  const template = "{% for m in messages %}<|start_story|>{{ m['content'] }}{% endfor %}";
+  const cfg = JSON.parse(readFileSync(join(src, 'tokenizer_config.json'), 'utf8'));
+  writeFileSync(join(src, 'tokenizer_config.json'), JSON.stringify({ ...cfg, chat_template: template }));
+  const gguf = join(tmp, '656k-chat.gguf');
+  runExport(src, flags('gguf', gguf));
+  assert.equal(readGgufHeader(gguf).metadata.get('tokenizer.chat_template')?.value, template);
+  const back = join(tmp, '656k-chat-hf');
+  runExport(gguf, flags('hf', back));
+  assert.equal(JSON.parse(readFileSync(join(back, 'tokenizer_config.json'), 'utf8')).chat_template, template);
+  const hf = join(tmp, '656k-chat-hf2');
+  runExport(src, flags('hf', hf)); // an HF source's own tokenizer_config.json travels as it is
+  assert.equal(JSON.parse(readFileSync(join(hf, 'tokenizer_config.json'), 'utf8')).chat_template, template);
 });

@@ -60,7 +60,7 @@ export function exportSource(path: string, tokenizerPath?: string): ExportSource
     return { checkpoint, tokenizer: loadTokenizer(tokenizerPath ?? recipe.data.tokenizer), what: `run ${path} (step ${step})` };
   }
   const checkpoint = loadCheckpoint(path);
-  const carries = statSync(path).isDirectory() && ['tokenizer.json', 'tokenizer.model', 'tokenizer.bin'].some((f) => existsSync(join(path, f)));
+  const carries = checkpoint.source === 'gguf' || (statSync(path).isDirectory() && ['tokenizer.json', 'tokenizer.model', 'tokenizer.bin'].some((f) => existsSync(join(path, f))));
   const tok = tokenizerPath ?? (carries ? path : undefined);
   return { checkpoint, tokenizer: tok === undefined ? null : loadTokenizer(tok), what: path };
 }

@@ -3,9 +3,13 @@
 // SentencePieceTokenizer, 'gpt2' (byte-level BPE with merges) an HfTokenizer. And our SentencePiece
 // and llama2.c tokenizers become that metadata for the GGUF writer. No tokenizer algorithm lives here.
 import { FormatError } from '../io/errors.js';
-import { readGgufHeader } from '../io/gguf.js';
+import { looksLikeGguf, readGgufHeader } from '../io/gguf.js';
+import { firstBytes } from '../io/file-head.js';
+import { existsSync, statSync } from 'node:fs';
 import { GGUF_TOKEN_TYPES, type GgufTokenizerMeta, readGgufTokenizerMeta } from '../io/gguf-tokenizer-meta.js';
+import { dirname } from 'node:path';
 import { TokenizerError } from './errors.js';
+import { readChatTemplate } from './hf-special-tokens.js';
 import { HfTokenizer } from './hf-tokenizer.js';
 import { Llama2cTokenizer } from './llama2c-tokenizer.js';
 import type { PieceType, SentencePieceModel } from './sentencepiece-model.js';
@@ -86,6 +90,20 @@ export function tokenizerFromGguf(path: string): Tokenizer {
  * SentencePiece origin: ' ' -> '▁', "\n<s>\n" -> "<s>", id 0 unknown, 1-2 control, <0xXX> byte.
  */
 export function ggufTokenizerMetaOf(tok: Tokenizer): GgufTokenizerMeta {
+  const chatTemplate = sourceChatTemplate(tok);
+  const meta = vocabMetaOf(tok);
+  return chatTemplate === undefined ? meta : { ...meta, chatTemplate };
+}
+
+/** The chat template the tokenizer's source carries: tokenizer_config.json beside a tokenizer.json,
+ *  or a GGUF file's tokenizer.chat_template; undefined when there is none. */
+export function sourceChatTemplate(tok: Tokenizer): string | undefined {
+  if (tok instanceof HfTokenizer) return readChatTemplate(dirname(tok.source));
+  if (existsSync(tok.source) && statSync(tok.source).isFile() && looksLikeGguf(firstBytes(tok.source, 4))) return readGgufTokenizerMeta(readGgufHeader(tok.source)).chatTemplate;
+  return undefined;
+}
+
+function vocabMetaOf(tok: Tokenizer): GgufTokenizerMeta {
   if (tok instanceof SentencePieceTokenizer) {
     const p = tok.model.pieces;
     return {

@@ -26,25 +26,44 @@ function contentOf(file: string, key: string, v: unknown): string | null {
   throw new TokenizerError(file, `field '${key}' must be a token string or an object with a "content" string, got ${JSON.stringify(v)}`);
 }
 
+/** A JSON object file; one TokenizerError naming it when it is not one. */
+function readJsonObject(file: string): Record<string, unknown> {
+  let j: unknown;
+  try {
+    j = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new TokenizerError(file, `not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new TokenizerError(file, 'expected a JSON object');
+  return j as Record<string, unknown>;
+}
+
 /** Reads special_tokens_map.json and tokenizer_config.json in `dir` (either may be absent). */
 export function readSpecialTokenNames(dir: string): SpecialTokenNames {
   const out: SpecialTokenNames = {};
   for (const name of SPECIAL_TOKEN_FILES) {
     const file = join(dir, name);
     if (!existsSync(file)) continue;
-    let j: unknown;
-    try {
-      j = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (e) {
-      throw new TokenizerError(file, `not valid JSON (${(e as Error).message})`);
-    }
-    if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new TokenizerError(file, 'expected a JSON object');
+    const j = readJsonObject(file);
     for (const role of SPECIAL_ROLES) {
       if (out[role]) continue; // a file earlier in SPECIAL_TOKEN_FILES named it
       const key = `${role}_token`;
-      const content = contentOf(file, key, (j as Record<string, unknown>)[key]);
+      const content = contentOf(file, key, j[key]);
       if (content !== null) out[role] = { content, from: file };
     }
   }
   return out;
+}
+
+/** tokenizer_config.json's chat_template (a Jinja string; a list of named templates gives its
+ *  "default" one), or undefined when the folder has none. */
+export function readChatTemplate(dir: string): string | undefined {
+  const file = join(dir, 'tokenizer_config.json');
+  if (!existsSync(file)) return undefined;
+  const t = readJsonObject(file).chat_template;
+  if (t === undefined || t === null) return undefined;
+  if (typeof t === 'string') return t;
+  const named = Array.isArray(t) ? (t as { name?: unknown; template?: unknown }[]).find((x) => x?.name === 'default') : undefined;
+  if (typeof named?.template === 'string') return named.template;
+  throw new TokenizerError(file, `chat_template must be a string or a list of {name, template} with a "default", got ${JSON.stringify(t).slice(0, 80)}`);
 }

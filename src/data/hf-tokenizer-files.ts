@@ -7,7 +7,7 @@ import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TokenizerError } from './errors.js';
 import { SPECIAL_ROLES, SPECIAL_TOKEN_FILES } from './hf-special-tokens.js';
-import { ggufTokenizerMetaOf } from './gguf-tokenizer.js';
+import { ggufTokenizerMetaOf, sourceChatTemplate } from './gguf-tokenizer.js';
 import { tokenizerJsonFromLlamaVocab } from './tokenizer-json-from-vocab.js';
 import type { Tokenizer } from './tokenizer.js';
 
@@ -41,6 +41,8 @@ export function writeHfTokenizerFiles(dir: string, tok: Tokenizer): string[] {
     // The roles our tokenizer resolved, as transformers reads them back (tokenizer.json's own
     // post-processor decides whether BOS is added).
     const cfg: Record<string, unknown> = { tokenizer_class: 'PreTrainedTokenizerFast', clean_up_tokenization_spaces: false };
+    const chat = sourceChatTemplate(tok); // a GGUF source's tokenizer.chat_template
+    if (chat !== undefined) cfg.chat_template = chat;
     const map: Record<string, string> = {};
     for (const role of SPECIAL_ROLES) {
       const id = tok[`${role}Id`];

@@ -30,6 +30,8 @@ export interface GgufTokenizerMeta {
   addEos?: boolean;
   /** tokenizer.ggml.add_space_prefix ('llama': the SentencePiece dummy prefix; llama.cpp defaults to true). */
   addSpacePrefix?: boolean;
+  /** tokenizer.chat_template: the Jinja chat template, when the source has one (carried, not rendered). */
+  chatTemplate?: string;
 }
 
 const ID_KEYS = { bosId: 'bos_token_id', eosId: 'eos_token_id', unkId: 'unknown_token_id', padId: 'padding_token_id' } as const;
@@ -62,6 +64,7 @@ export function readGgufTokenizerMeta(f: GgufHeader): GgufTokenizerMeta {
   if (f.metadata.has('tokenizer.ggml.add_bos_token')) meta.addBos = ggufBool(f, 'tokenizer.ggml.add_bos_token', true);
   if (f.metadata.has('tokenizer.ggml.add_eos_token')) meta.addEos = ggufBool(f, 'tokenizer.ggml.add_eos_token', false);
   if (f.metadata.has('tokenizer.ggml.add_space_prefix')) meta.addSpacePrefix = ggufBool(f, 'tokenizer.ggml.add_space_prefix', true);
+  if (f.metadata.has('tokenizer.chat_template')) meta.chatTemplate = ggufString(f, 'tokenizer.chat_template');
   return meta;
 }
 
@@ -80,5 +83,6 @@ export function ggufTokenizerKvs(m: GgufTokenizerMeta): [string, GgufKv][] {
   if (m.addBos !== undefined) kvs.push(['tokenizer.ggml.add_bos_token', { type: GgufType.BOOL, value: m.addBos }]);
   if (m.addEos !== undefined) kvs.push(['tokenizer.ggml.add_eos_token', { type: GgufType.BOOL, value: m.addEos }]);
   if (m.addSpacePrefix !== undefined) kvs.push(['tokenizer.ggml.add_space_prefix', { type: GgufType.BOOL, value: m.addSpacePrefix }]);
+  if (m.chatTemplate !== undefined) kvs.push(['tokenizer.chat_template', { type: GgufType.STRING, value: m.chatTemplate }]);
   return kvs;
 }
