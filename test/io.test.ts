@@ -293,3 +293,35 @@ test('missing tokenizer file and empty corpus: named, with what was expected', (
   throwsNaming(() => corpusSplit(empty, tokenizer, 'val'), empty, /corpus is empty: no non-blank paragraph/);
   throwsNaming(() => corpusSplit(join(tmp, 'nope.txt'), tokenizer, 'val'), 'nope.txt', /no such corpus file/);
 });
+
+test('a flipped header byte or an impossible config is one error naming the file, before any allocation', () => {
+  const good = readFileSync(STORIES);
+  const at = (name: string, edit: (b: Buffer) => void): string => {
+    const b = Buffer.from(good);
+    edit(b);
+    const p = join(tmp, name);
+    writeFileSync(p, b);
+    return p;
+  };
+  // printf '\x98' | dd of=f.bin bs=1 seek=10: n_layers 5 becomes 0x980005 = 9961477.
+  const flipped = at('flipped.bin', (b) => { b[10] = 0x98; });
+  const t0 = performance.now();
+  throwsNaming(() => loadCheckpoint(flipped), 'flipped.bin', /nLayers 9961477 is beyond any real model \(at most 4096\)/);
+  // Within the limits but more layers than the file holds: refused from the size arithmetic.
+  const many = at('many-layers.bin', (b) => { b.writeInt32LE(4000, 8); });
+  throwsNaming(() => loadCheckpoint(many), 'many-layers.bin', /implies \d+ parameters, but its 1056512 bytes after the header holds at most 264128; a corrupt header/);
+  assert.ok(performance.now() - t0 < 2000, 'refused at once');
+  // A distill checkpoint whose config says 99999999 layers.
+  const ck = join(tmp, 'huge-config.safetensors');
+  const m = readLlama2c(STORIES);
+  saveCheckpoint(ck, m.config, m.params);
+  const f = readFileSync(ck);
+  const hl = Number(f.readBigUInt64LE(0));
+  const header = f.subarray(8, 8 + hl).toString('utf8').replace('\\"nLayers\\":5', '\\"nLayers\\":99999999');
+  assert.notEqual(header, f.subarray(8, 8 + hl).toString('utf8'), 'the config was edited');
+  const hb = Buffer.from(header);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(hb.length));
+  writeFileSync(ck, Buffer.concat([len, hb, f.subarray(8 + hl)]));
+  throwsNaming(() => loadCheckpoint(ck), 'huge-config.safetensors', /nLayers 99999999 is beyond any real model/);
+});

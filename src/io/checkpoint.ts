@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { type ModelConfig, ConfigError, validateConfig } from '../model/config.js';
 import { buildLayout, paramView } from '../model/layout.js';
 import { FormatError } from './errors.js';
+import { checkParamsFit } from './params-fit.js';
 import { readSafetensors, writeSafetensors, type SafetensorsFile } from './safetensors.js';
 
 export const CHECKPOINT_FORMAT = 'distill-checkpoint';
@@ -69,6 +70,7 @@ export function checkpointFromSafetensors(f: SafetensorsFile): { config: ModelCo
   if (!isDistillCheckpoint(f)) throw new FormatError(f.path, `not a distill checkpoint: expected __metadata__.format '${CHECKPOINT_FORMAT}', got ${JSON.stringify(f.metadata.format)} (a Hugging Face weights file loads through its folder, next to config.json)`);
   if (f.metadata.version !== String(CHECKPOINT_VERSION)) throw new FormatError(f.path, `distill checkpoint version ${f.metadata.version}; this distill reads version ${CHECKPOINT_VERSION}`);
   const config = parseConfig(f.path, f.metadata.config);
+  checkParamsFit(f.path, config, [...f.entries.values()].reduce((n, e) => n + e.shape.reduce((a, b) => a * b, 1), 0), 'its tensors');
   const layout = buildLayout(config);
   const params = new Float32Array(layout.total);
   for (const e of layout.entries) {

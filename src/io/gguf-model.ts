@@ -5,6 +5,7 @@
 import { type ModelConfig, ConfigError, validateConfig } from '../model/config.js';
 import { buildLayout, paramView } from '../model/layout.js';
 import { FormatError } from './errors.js';
+import { checkParamsFit } from './params-fit.js';
 import { type GgufFile, ggufArray, ggufFloat, ggufInt, ggufString, readGguf } from './gguf.js';
 import { GgufType } from './gguf-format.js';
 import { GGUF_ARCHS, ggufNameRules, ggufToOurs } from './gguf-names.js';
@@ -73,6 +74,8 @@ export function ggufConfig(f: GgufFile): ModelConfig {
 /** Parses an already-read GGUF file into our config and layout. */
 export function ggufToModel(f: GgufFile): GgufModel {
   const config = ggufConfig(f);
+  // A tied head may be stored once more as output.weight: every tensor counts toward what the file holds.
+  checkParamsFit(f.path, config, f.tensors.reduce((n, t) => n + t.nElements, 0), 'its tensors');
   const layout = buildLayout(config);
   const params = new Float32Array(layout.total);
   const used = new Set<string>();

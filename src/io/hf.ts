@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { type ModelConfig, ConfigError, headSize, validateConfig } from '../model/config.js';
 import { buildLayout, paramView } from '../model/layout.js';
 import { FormatError } from './errors.js';
+import { checkParamsFit } from './params-fit.js';
 import { IGNORED_HF_TENSORS, hfNameRules, hfToOurs, interleavedToHalfRows, oursToHf } from './hf-names.js';
 import { readSafetensors, writeSafetensors, type SafetensorsFile } from './safetensors.js';
 
@@ -175,6 +176,9 @@ export function readHfFolder(dir: string): { config: ModelConfig; params: Float3
   const embedName = hfName(isGpt2 ? 'wte.weight' : 'model.embed_tokens.weight');
   // A tied matrix written once as the head only (no alias recorded) is the embedding too.
   if (config.tiedEmbeddings && !stored.has(embedName) && stored.has('lm_head.weight')) stored.set(embedName, stored.get('lm_head.weight')!);
+  // Stored tensors (a tied matrix counted twice when it is stored once: its alias stands for it).
+  const storedValues = [...stored.entries()].reduce((n, [, at]) => n + files.get(at)!.entries.get(at)!.shape.reduce((a, b) => a * b, 1), 0);
+  checkParamsFit(dir, config, storedValues, 'its safetensors');
   const layout = buildLayout(config);
   const params = new Float32Array(layout.total);
   const used = new Set<string>();

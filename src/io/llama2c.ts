@@ -7,6 +7,7 @@ import { type ModelConfig, ConfigError, headSize, validateConfig } from '../mode
 import { buildLayout, paramView, type ParamLayout } from '../model/layout.js';
 import { FormatError } from './errors.js';
 import { halfToInterleavedRows } from './hf-names.js';
+import { checkParamsFit } from './params-fit.js';
 
 /** "ak42" read as a little-endian uint32: the magic of llama2.c's versioned exports. */
 export const LLAMA2C_MAGIC = 0x616b3432;
@@ -107,6 +108,8 @@ export function parseLlama2c(path: string, buf: Buffer): Llama2cModel {
     header[5] = Math.abs(header[5]);
   }
   const config = checkedConfig(path, header, tied);
+  const body = buf.length - (version === 'legacy' ? LEGACY_HEADER_BYTES : VERSIONED_HEADER_BYTES);
+  checkParamsFit(path, config, Math.floor(version === 2 ? body : body / 4), `its ${body} bytes after the header`);
   const layout = buildLayout(config);
   const { f32, q8 } = fileOrder(config, version);
   for (const n of q8) {

@@ -45,11 +45,19 @@ export class ConfigError extends Error {
 export const headSize = (c: ModelConfig): number => c.dim / c.nHeads;
 export const kvDim = (c: ModelConfig): number => (c.dim / c.nHeads) * c.nKvHeads;
 
+/**
+ * Upper bounds no real model reaches (the largest open models: width ~16k, ~130 layers, ~256k
+ * vocabulary, ~1M context), so that a flipped header byte is refused here, by name, before any
+ * table is sized from it.
+ */
+export const CONFIG_LIMITS = { dim: 1 << 17, nLayers: 1 << 12, nHeads: 1 << 12, nKvHeads: 1 << 12, hiddenDim: 1 << 19, vocabSize: 1 << 22, maxSeqLen: 1 << 22 } as const;
+
 /** Throws a ConfigError naming the field when a config cannot describe a model. */
 export function validateConfig(c: ModelConfig, source = 'config'): ModelConfig {
   const positive = ['dim', 'nLayers', 'nHeads', 'nKvHeads', 'hiddenDim', 'vocabSize', 'maxSeqLen'] as const;
   for (const k of positive) {
     if (!Number.isInteger(c[k]) || c[k] <= 0) throw new ConfigError(`${source}: ${k} must be a positive integer, got ${c[k]}`);
+    if (c[k] > CONFIG_LIMITS[k]) throw new ConfigError(`${source}: ${k} ${c[k]} is beyond any real model (at most ${CONFIG_LIMITS[k]}); a corrupt header or a typo?`);
   }
   if (c.dim % c.nHeads !== 0) throw new ConfigError(`${source}: dim ${c.dim} is not divisible by nHeads ${c.nHeads}`);
   if (c.nHeads % c.nKvHeads !== 0) throw new ConfigError(`${source}: nHeads ${c.nHeads} is not divisible by nKvHeads ${c.nKvHeads}`);

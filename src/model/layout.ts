@@ -62,6 +62,14 @@ function gpt2Specs(c: ModelConfig): Spec[][] {
   return [[['wte', [c.vocabSize, C], true], ['wpe', [c.maxSeqLen, C], true]], perLayer, head];
 }
 
+/** The parameter count of a config, by arithmetic (no layout built, nothing allocated): what readers
+ *  check against a file's size before they allocate. */
+export function countParams(c: ModelConfig): number {
+  const [pre, perLayer, post] = c.family === 'llama' ? llamaSpecs(c) : gpt2Specs(c);
+  const sum = (specs: Spec[]) => specs.reduce((n, [, shape]) => n + shape.reduce((a, b) => a * b, 1), 0);
+  return sum(pre) + c.nLayers * sum(perLayer) + sum(post);
+}
+
 /** Builds the layout of a config. Deterministic: same config, same offsets. */
 export function buildLayout(c: ModelConfig): ParamLayout {
   const [pre, perLayer, post] = c.family === 'llama' ? llamaSpecs(c) : gpt2Specs(c);
