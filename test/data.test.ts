@@ -12,6 +12,8 @@ import { parseJsonl, splitParagraphs, tokenizeCorpus } from '../src/data/corpus.
 import { loadCorpusShards, readShard, readShardHeader, writeShard, SHARD_HEADER_BYTES } from '../src/data/shards.js';
 import { BatchError, evalWindowCount, evalWindows, RandomWindowBatcher } from '../src/data/batcher.js';
 import { DataError } from '../src/data/errors.js';
+import { checkIsText } from '../src/data/text-check.js';
+import { Rng } from '../src/engine/rng.js';
 
 const data = join(fixturesDir, '..', '..', '..', 'shared', 'data');
 const stories = join(data, 'tinystories', 'stories.txt');
@@ -168,4 +170,23 @@ test('eval windows: non-overlapping, every target scored once, short last batch'
   }
   assert.deepEqual(targets, Array.from({ length: 20 }, (_, i) => 101 + i));
   assert.equal(evalWindowCount(5, 5), 0);
+});
+
+test('a corpus that is not text is refused naming the file: model files, NUL bytes, invalid UTF-8; every text file at hand passes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'distill-text-'));
+  const write = (name: string, b: Uint8Array) => { const p = join(dir, name); writeFileSync(p, b); return p; };
+  const tok = loadTokenizer('../shared/data/stories260K/tok512.bin');
+  assert.throws(() => tokenizeCorpus('../shared/data/stories260K-gguf/stories260K.gguf', tok), /stories260K\.gguf: is a GGUF model, not a text corpus/);
+  assert.throws(() => tokenizeCorpus('../shared/data/stories260K/stories260K.bin', tok), /stories260K\.bin: holds a NUL byte at offset 1: binary, not a text corpus/);
+  assert.throws(() => tokenizeCorpus('../shared/data/tinystories-656k/model.safetensors', tok), /model\.safetensors: is a safetensors file, not a text corpus/);
+  // Random bytes with no NUL: mostly invalid UTF-8. (Rng(3) bytes in 1..255.)
+  const rng = new Rng(3);
+  const noise = Uint8Array.from({ length: 20000 }, () => 1 + rng.nextInt(255));
+  assert.throws(() => tokenizeCorpus(write('noise.txt', noise), tok), /noise\.txt: \d+ of \d+ characters \([\d.]+ %\) are invalid UTF-8: not a UTF-8 text corpus/);
+  // One damaged byte in a real text is tolerated.
+  const text = Buffer.from(readFileSync('../shared/data/tinystories/stories.txt', 'utf8').slice(0, 20000));
+  text[100] = 0xff;
+  assert.ok(tokenizeCorpus(write('damaged.txt', text), tok).train.length > 1000);
+  for (const f of ['tinystories/stories.txt', 'tinyshakespeare/input.txt', 'wikitext2-tokens/valid.txt']) checkIsText(f, readFileSync(`../shared/data/${f}`));
+  checkIsText('tinystories-train/stories.jsonl', readFileSync('../shared/data/tinystories-train/stories.jsonl'));
 });

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { DataError } from './errors.js';
+import { checkIsText } from './text-check.js';
 import type { Tokenizer } from './tokenizer.js';
 
 export type CorpusFormat = 'text' | 'jsonl';
@@ -84,6 +85,7 @@ export function readCorpusBytes(path: string): Buffer {
 
 /** The documents of a corpus, in file order. */
 export function corpusDocuments(path: string, bytes: Uint8Array, opts: ResolvedCorpusOptions): string[] {
+  checkIsText(path, bytes);
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   const docs = opts.format === 'jsonl' ? parseJsonl(path, text, opts.field) : splitParagraphs(text);
   if (docs.length === 0) throw new DataError(path, opts.format === 'jsonl' ? 'corpus is empty: no JSONL records' : 'corpus is empty: no non-blank paragraph');
