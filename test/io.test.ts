@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCheckpoint } from '../src/io/load-model.js';
@@ -324,4 +324,21 @@ test('a flipped header byte or an impossible config is one error naming the file
   len.writeBigUInt64LE(BigInt(hb.length));
   writeFileSync(ck, Buffer.concat([len, hb, f.subarray(8 + hl)]));
   throwsNaming(() => loadCheckpoint(ck), 'huge-config.safetensors', /nLayers 99999999 is beyond any real model/);
+});
+
+test('distill checkpoints carry a CRC-32C of their parameters: a flipped data byte is caught; NaN parameters are never written', () => {
+  const m = readLlama2c(STORIES);
+  const p = join(tmp, 'crc.safetensors');
+  saveCheckpoint(p, m.config, m.params);
+  assert.deepEqual(loadCheckpoint(p).params, m.params);
+  const f = readFileSync(p);
+  f[f.length - 1000] ^= 0x01; // one bit of one weight
+  writeFileSync(p, f);
+  throwsNaming(() => loadCheckpoint(p), 'crc.safetensors', /checksum mismatch: the parameters' CRC-32C is [0-9a-f]{8}, the file recorded [0-9a-f]{8} when it was written; the file is damaged/);
+  const bad = m.params.slice();
+  bad[300] = NaN;
+  bad[301] = Infinity;
+  const q = join(tmp, 'nan.safetensors');
+  assert.throws(() => saveCheckpoint(q, m.config, bad), /not writing .*nan\.safetensors: 2 of 260032 parameters are NaN or infinite \(the first in 'tok_embeddings'\); the run diverged/);
+  assert.equal(existsSync(q), false);
 });

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ModelConfig, ConfigError, validateConfig } from '../model/config.js';
 import { buildLayout, paramView } from '../model/layout.js';
+import { crc32c } from './crc32c.js';
 import { FormatError } from './errors.js';
 import { checkParamsFit } from './params-fit.js';
 import { readSafetensors, writeSafetensors, type SafetensorsFile } from './safetensors.js';
@@ -36,10 +37,26 @@ export function saveCheckpoint(path: string, config: ModelConfig, params: Float3
     mkdirSync(path, { recursive: true });
     file = join(path, CHECKPOINT_FILE);
   }
+  // A diverged model is never written: one NaN or Inf and the file is refused (the older checkpoint stays).
+  for (let i = 0; i < params.length; i++) {
+    if (!Number.isFinite(params[i])) {
+      const bad = params.reduce((n, v) => n + (Number.isFinite(v) ? 0 : 1), 0);
+      const at = layout.entries.find((e) => i >= e.offset && i < e.offset + e.size)!;
+      throw new ConfigError(`not writing ${file}: ${bad} of ${params.length} parameters are NaN or infinite (the first in '${at.name}'); the run diverged`);
+    }
+  }
   const config1 = Object.fromEntries(CONFIG_KEYS.map((k) => [k, config[k]]));
-  const meta = { ...extra, format: CHECKPOINT_FORMAT, version: String(CHECKPOINT_VERSION), config: JSON.stringify(config1) };
+  const meta = {
+    ...extra, format: CHECKPOINT_FORMAT, version: String(CHECKPOINT_VERSION), config: JSON.stringify(config1),
+    crc32c: paramsChecksum(params), // of the parameters in layout order: a flipped byte in the data is caught on load
+  };
   writeSafetensors(file, layout.entries.map((e) => ({ name: e.name, shape: e.shape, data: paramView(layout, params, e.name) })), meta);
   return file;
+}
+
+/** CRC-32C of the parameters' bytes in layout order, as 8 hex digits. */
+function paramsChecksum(params: Float32Array): string {
+  return crc32c(new Uint8Array(params.buffer, params.byteOffset, params.byteLength)).toString(16).padStart(8, '0');
 }
 
 /** Reads a config from checkpoint metadata, rejecting unknown or missing keys. */
@@ -83,6 +100,10 @@ export function checkpointFromSafetensors(f: SafetensorsFile): { config: ModelCo
   }
   const extra = [...f.entries.keys()].filter((n) => !layout.byName.has(n));
   if (extra.length) throw new FormatError(f.path, `unexpected tensor(s) ${extra.slice(0, 5).join(', ')} for this config`);
+  const recorded = f.metadata.crc32c; // absent in checkpoints written before checksums
+  if (recorded !== undefined && recorded !== paramsChecksum(params)) {
+    throw new FormatError(f.path, `checksum mismatch: the parameters' CRC-32C is ${paramsChecksum(params)}, the file recorded ${recorded} when it was written; the file is damaged`);
+  }
   return { config, params };
 }
 
