@@ -92,3 +92,11 @@ test('a llama-cpp teacher: topK defaults to 64, a bad topK or a missing file is 
   assert.throws(() => loadRecipe(recipeFile(body), ['teacher.topK=0']), /key 'teacher\.topK'/);
   assert.throws(() => loadRecipe(recipeFile(body), [`teacher.path=${join(dir, 'none.gguf')}`]), /key 'teacher\.path': file not found: .*none\.gguf/);
 });
+
+test('α outside [0, 1] and a temperature ≤ 0 are refused at load, naming the key, schedules included', () => {
+  const p = recipeFile(good);
+  assert.throws(() => loadRecipe(p, ['loss.alpha=2']), /key 'loss\.alpha': must lie in \[0, 1\], got 2/);
+  assert.throws(() => loadRecipe(p, ['loss.temperature=0']), /key 'loss\.temperature': must lie in \(0, 100\], got 0/);
+  assert.throws(() => loadRecipe(p, ['loss.alpha={kind: linear, start: 0, end: 1.5}']), /key 'loss\.alpha': must lie in \[0, 1\], got 1\.5/);
+  assert.deepEqual(loadRecipe(p, ['loss.alpha={kind: linear, start: 0, end: 1}']).loss.alpha, { kind: 'linear', start: 0, end: 1 });
+});

@@ -31,6 +31,18 @@ export const Schedule = z.union([
 ], { error: `expected a number, or a schedule {kind: ${Object.keys(SCHEDULES).join(' | ')}, ...}` }) as unknown as z.ZodType<ScheduleSpec>;
 export type Schedule = ScheduleSpec;
 
+/** A Schedule whose values (a bare number, or every `value` field: linear pieces between them stay
+ *  inside) lie in [lo, hi], or (lo, hi] when `loOpen`: α in [0, 1], a temperature > 0. */
+function scheduleIn(lo: number, hi: number, loOpen: boolean): z.ZodType<ScheduleSpec> {
+  const range = `${loOpen ? '(' : '['}${lo}, ${hi}]`;
+  return Schedule.superRefine((s, ctx) => {
+    const values = typeof s === 'number' ? [s] : Object.entries(SCHEDULES[s.kind]).filter(([, t]) => t === 'value').map(([f]) => (s as unknown as Record<string, number>)[f]);
+    for (const v of values) {
+      if (!(loOpen ? v > lo : v >= lo) || !(v <= hi)) ctx.addIssue({ code: 'custom', message: `must lie in ${range}, got ${v}` });
+    }
+  }) as unknown as z.ZodType<ScheduleSpec>;
+}
+
 export const Data = z.strictObject({
   /** Corpus file: paragraphs separated by blank lines (text) or one JSON object per line (jsonl). */
   path: z.string().min(1),
@@ -124,9 +136,9 @@ export const TeacherProcessing = z.strictObject({
 
 export const Loss = z.strictObject({
   /** Weight of hard-label CE: L = α·CE + (1−α)·KD. */
-  alpha: Schedule.default(0.5), // 0.5: the reference runs of the issue (and Hinton et al.)
+  alpha: scheduleIn(0, 1, false).default(0.5), // 0.5: the reference runs of the issue (and Hinton et al.)
   kd: KdLoss.default({ kind: 'forward-kl' }), // the classic Hinton KD objective
-  temperature: Schedule.default(1), // T=1 beat T=2 in the PyTorch reference on this data
+  temperature: scheduleIn(0, 100, true).default(1), // T=1 beat T=2 in the PyTorch reference on this data
   scaleT2: z.boolean().default(true), // keeps KD gradients comparable across T (Hinton et al.)
   teacher: TeacherProcessing.default({ labelSmoothing: 0, topP: 1, tail: 'bucket' }),
   ignoreIndex: z.number().int().default(DEFAULT_IGNORE_INDEX), // -1: never a real token id
