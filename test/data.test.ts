@@ -3,7 +3,7 @@
 // batches are reproducible windows of the stream. Bad inputs fail with file (and line) named.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturesDir } from './helpers/fixtures.js';
@@ -63,6 +63,10 @@ test('stories.txt split with tok512.bin: 3,870 + 430 documents, 343,967 + 40,995
   assert.equal(other.cacheHit, false);
   assert.notEqual(other.key, first.key);
   assert.equal(other.val.tokens.length > first.val.tokens.length, true);
+  // A cache entry replaced by a folder: one error naming it (not EISDIR).
+  rmSync(first.valPath);
+  mkdirSync(first.valPath);
+  assert.throws(() => loadCorpusShards(stories, tok512bin, { cacheDir }), (e: Error) => e instanceof DataError && e.message.startsWith(`${first.valPath}: a token-shard cache entry is not a file`));
 });
 
 test('stories.txt split with tok512.model: 343,964 + 40,994 tokens (it also collapses runs of spaces)', () => {

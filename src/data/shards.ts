@@ -3,7 +3,7 @@
 // so that tokenizing the same corpus with the same tokenizer and options twice reads it back.
 // It does not tokenize by itself (corpus.ts does) nor batch (batcher.ts does).
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { corpusDocuments, readCorpusBytes, resolveCorpusOptions, tokenizeDocuments, type CorpusOptions } from './corpus.js';
@@ -138,6 +138,9 @@ export function loadCorpusShards(path: string, tok: Tokenizer, opts: CachedCorpu
   mkdirSync(opts.cacheDir, { recursive: true });
   const trainPath = join(opts.cacheDir, `${key}.train.tok`);
   const valPath = join(opts.cacheDir, `${key}.val.tok`);
+  for (const p of [trainPath, valPath]) {
+    if (existsSync(p) && !statSync(p).isFile()) throw new DataError(p, 'a token-shard cache entry is not a file (a folder?); remove it and the shard is rebuilt');
+  }
   if (existsSync(trainPath) && existsSync(valPath)) {
     return { train: readShard(trainPath, tok), val: readShard(valPath, tok), trainPath, valPath, cacheHit: true, key };
   }
