@@ -3,7 +3,7 @@
 // with every CRC checked, the run folder contract, and the recipe errors that need loading.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runRecipeFile } from './helpers/run-recipe.js';
@@ -65,10 +65,18 @@ test('an interrupted run resumed from its checkpoint reproduces the uninterrupte
   const part = await runRecipeFile({ recipePath: recipe('res-part'), stopAfterStep: 3 });
   assert.equal(part.loop.history.length, 3);
   assert.deepEqual(readdirSync(join(part.runDir, 'checkpoints')), ['step-000003']);
+  // As if killed after logging step 4 (not checkpointed) and halfway through a line:
+  appendFileSync(join(part.runDir, 'metrics.jsonl'), '{"step":4,"wall_time":1,"train/loss":9}\n{"step":5,"wall_ti');
   const rest = await runRecipeFile({ recipePath: recipe('res-part'), resume: true });
   assert.deepEqual(rest.loop.history.map((h) => h.step), [4, 5, 6]);
   assert.deepEqual([...losses(part), ...losses(rest)], losses(full));
   assert.equal(rest.student.valLoss, full.student.valLoss);
+  // The resumed metrics.jsonl was cut back to step 3 first: its training lines are the uninterrupted
+  // run's (timings aside; the stopped run's own end-of-run eval lines at step 3 stay, as written).
+  const trainLines = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n')
+    .map((l) => JSON.parse(l) as Record<string, number>).filter((m) => 'train/loss' in m)
+    .map((m) => Object.fromEntries(Object.entries(m).filter(([k]) => k !== 'wall_time' && !/per_sec|_s$|rss/.test(k))));
+  assert.deepEqual(trainLines(rest.runDir), trainLines(full.runDir));
 });
 
 test('an existing run folder is not overwritten without --overwrite or --resume', async () => {

@@ -3,7 +3,7 @@
 // "Infinity", "-Infinity" because JSON has no literal for them. It does not read the file back;
 // src/report/run-files.ts does.
 
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** JSON value for a scalar: the number, or a string naming the non-finite value. */
@@ -19,6 +19,32 @@ export function parseJsonScalar(v: unknown): number | undefined {
   if (v === 'Infinity') return Infinity;
   if (v === '-Infinity') return -Infinity;
   return undefined;
+}
+
+/**
+ * Cuts a JSON-lines log ({"step": N, ...} per line: metrics.jsonl, samples.jsonl) back to the lines
+ * of steps ≤ `step`, dropping a torn last line: what a run resumed from the checkpoint of `step`
+ * does before it appends, so that its logs equal an uninterrupted run's. Rewrites by tmp + rename.
+ * Returns the number of lines dropped (0 when the file is absent).
+ */
+export function truncateJsonLines(path: string, step: number): number {
+  if (!existsSync(path)) return 0;
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const torn = lines.pop() !== '' ? 1 : 0; // text after the last newline is a torn write
+  const kept = lines.filter((l) => {
+    try {
+      const s = (JSON.parse(l) as { step?: unknown }).step;
+      return typeof s === 'number' && s <= step;
+    } catch {
+      return false;
+    }
+  });
+  const dropped = lines.length - kept.length + torn;
+  if (dropped === 0) return 0;
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, kept.map((l) => l + '\n').join(''));
+  renameSync(tmp, path);
+  return dropped;
 }
 
 export class MetricsLog {

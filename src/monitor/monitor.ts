@@ -5,7 +5,7 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { TfEventsWriter } from '../io/tfevents.js';
-import { MetricsLog } from './metrics-log.js';
+import { MetricsLog, truncateJsonLines } from './metrics-log.js';
 import { Progress, type ProgressStream } from './progress.js';
 
 /** Resident set size of this process in bytes (process.memoryUsage().rss). */
@@ -33,6 +33,9 @@ export interface MonitorOptions {
   now?: () => number;
   /** Host part of the tfevents file name. Default os.hostname(). */
   host?: string;
+  /** A resumed run: metrics.jsonl and samples.jsonl are cut back to this step (the checkpoint's)
+   *  first, torn last lines dropped, so the resumed logs equal an uninterrupted run's. */
+  resumeFromStep?: number;
 }
 
 /** At most this many losses on the progress line: more would wrap on an 80-column terminal. */
@@ -66,6 +69,9 @@ export class Monitor {
       now: this.now,
     });
     this.tfeventsPath = this.events.path;
+    if (opts.resumeFromStep !== undefined) {
+      for (const p of [this.metricsPath, this.samplesPath]) truncateJsonLines(p, opts.resumeFromStep);
+    }
     this.metrics = new MetricsLog(this.metricsPath);
     if (opts.progress !== false) {
       this.progress = new Progress({

@@ -17,6 +17,7 @@ import { openTeacher } from '../teacher/open-teacher.js';
 import { RunError } from './errors.js';
 import { runTrainingLoop, type LoopResult } from './loop.js';
 import { openRunFolder, writeRunJson, writeRunStart } from './run-folder.js';
+import { listCheckpoints } from './train-state.js';
 import { createStudent } from './student-init.js';
 
 /** The GGUF types whose export size eval.json records. */
@@ -93,8 +94,10 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
   const kind = isBaseline(recipe) ? 'baseline' : 'kd';
   writeRunStart(runDir, recipe, { source, be, version: opts.version ?? '0.0.0', kind, teacher: teacher?.description });
 
+  const resumeFrom = opts.resume ? listCheckpoints(runDir).at(-1) ?? 0 : undefined; // the step --resume continues from
   const monitor = new Monitor(runDir, {
     totalSteps: recipe.train.steps, tokensPerStep: recipe.train.batchSize * T, progress: recipe.monitor.progress, stream: opts.stream,
+    resumeFromStep: resumeFrom,
   });
   try {
     prof?.resetProfile();
