@@ -3,7 +3,7 @@
 // with every CRC checked, the run folder contract, and the recipe errors that need loading.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runRecipeFile } from './helpers/run-recipe.js';
@@ -12,6 +12,7 @@ import { saveCheckpoint } from '../src/io/checkpoint.js';
 import { createModel, initParams, param } from '../src/model/index.js';
 import { loadCheckpoint } from '../src/io/load-model.js';
 import { createStudent } from '../src/train/student-init.js';
+import { listCheckpoints } from '../src/train/train-state.js';
 import { Rng } from '../src/engine/rng.js';
 
 const data = join('..', 'shared', 'data');
@@ -77,6 +78,16 @@ test('an interrupted run resumed from its checkpoint reproduces the uninterrupte
     .map((l) => JSON.parse(l) as Record<string, number>).filter((m) => 'train/loss' in m)
     .map((m) => Object.fromEntries(Object.entries(m).filter(([k]) => k !== 'wall_time' && !/per_sec|_s$|rss/.test(k))));
   assert.deepEqual(trainLines(rest.runDir), trainLines(full.runDir));
+  // Resuming the finished run again writes nothing: its checkpoint is not deleted and re-saved.
+  const ck = join(rest.runDir, 'checkpoints', 'step-000006', 'model.safetensors');
+  const before = statSync(ck).ino;
+  const again = await runRecipeFile({ recipePath: recipe('res-part'), resume: true });
+  assert.equal(again.loop.history.length, 0);
+  assert.equal(statSync(ck).ino, before);
+  // A half-deleted older checkpoint (state.json alone) is not a checkpoint.
+  mkdirSync(join(rest.runDir, 'checkpoints', 'step-000002'));
+  writeFileSync(join(rest.runDir, 'checkpoints', 'step-000002', 'state.json'), '{}');
+  assert.deepEqual(listCheckpoints(rest.runDir), [6]);
 });
 
 test('an existing run folder is not overwritten without --overwrite or --resume', async () => {

@@ -15,7 +15,7 @@ import { learningRate } from './lr-schedule.js';
 import { AdamW } from './optimizer.js';
 import { RunError } from './errors.js';
 import { MicroStep } from './micro-step.js';
-import { loadLatestTrainState, saveTrainState, type TrainState } from './train-state.js';
+import { loadLatestTrainState, listCheckpoints, saveTrainState, type TrainState } from './train-state.js';
 
 export interface LoopInputs {
   be: Backend;
@@ -148,7 +148,9 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
   const trainSeconds = clock() - runStart - timings.eval;
   const finalEval = await evaluate();
   logEval(state.step, finalEval);
-  saveTrainState(inp.runDir, student, opt, state);
+  // A finished run resumed again has its checkpoint already: never delete and re-write it (a kill
+  // in between would leave none, and the next --resume would start over).
+  if (!listCheckpoints(inp.runDir).includes(state.step)) saveTrainState(inp.runDir, student, opt, state);
   return {
     history, finalEval, state, timings: allTimings(),
     tokensPerSec: (state.tokens - tokensAtStart) / Math.max(1e-9, trainSeconds),

@@ -46,13 +46,17 @@ export function saveTrainState(runDir: string, model: Model, opt: AdamW, state: 
   return final;
 }
 
+/** The files of one training checkpoint. */
+const CHECKPOINT_FILES = ['model.safetensors', 'optimizer.safetensors', 'state.json'];
+
 /** Steps of the complete checkpoints in a run folder, ascending (.tmp leftovers ignored). */
 export function listCheckpoints(runDir: string): number[] {
   const dir = join(runDir, 'checkpoints');
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .map((n) => /^step-(\d{6})$/.exec(n))
-    .filter((m): m is RegExpExecArray => m !== null && existsSync(join(dir, m[0], 'state.json')))
+    // complete: every file there (a half-deleted older one, state.json alone, is not)
+    .filter((m): m is RegExpExecArray => m !== null && CHECKPOINT_FILES.every((f) => existsSync(join(dir, m[0], f))))
     .map((m) => Number(m[1]))
     .sort((a, b) => a - b);
 }
