@@ -139,3 +139,20 @@ test('a student initialised from teacher layers [0, 2, 4] copies those blocks, e
   assert.throws(() => createStudent({ kind: 'fromTeacher', layers: [5] }, { teacher, tokenizerVocab: 512, seqLen: 32, seed: 0, recipePath: 'r.yaml' }),
     /key 'student\.layers': layer 5 does not exist; the teacher has layers 0\.\.4/);
 });
+
+test('a non-finite loss or gradient is never applied: stop keeps the last good checkpoint, skip counts and goes on', async () => {
+  // train.lr=1e6 diverges within a few steps (the issue's B5 reproduction).
+  await assert.rejects(() => runRecipeFile({ recipePath: recipe('nan-stop'), overrides: ['train.lr=1e6', 'train.checkpointEvery=1'] }),
+    /training diverged at step \d+: loss .*gradient norm .*; the update was not applied and the last checkpoint is intact/);
+  const stopDir = join(dir, 'runs', 'nan-stop');
+  const steps = listCheckpoints(stopDir);
+  assert.ok(steps.length >= 1, 'a checkpoint from before the divergence');
+  const ck = loadCheckpoint(join(stopDir, 'checkpoints', `step-${String(steps.at(-1)).padStart(6, '0')}`, 'model.safetensors'));
+  assert.ok(ck.params.every((v) => Number.isFinite(v)));
+  const s = await runRecipeFile({ recipePath: recipe('nan-skip'), overrides: ['train.lr=1e6', 'train.nonFinite=skip'] });
+  assert.equal(s.loop.history.length, 6);
+  const last = readFileSync(join(s.runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((m) => 'train/skipped_steps' in m).at(-1)!;
+  assert.ok((last['train/skipped_steps'] as number) >= 1, `skipped ${last['train/skipped_steps']}`);
+  assert.ok(loadCheckpoint(join(s.runDir, 'checkpoints', 'step-000006', 'model.safetensors')).params.every((v) => Number.isFinite(v)));
+});

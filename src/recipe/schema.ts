@@ -172,6 +172,10 @@ export const Train = z.strictObject({
   weightDecay: z.number().min(0).default(0.1), // the reference runs' 0.1, matrices only
   clip: z.number().min(0).default(1.0), // global grad-norm clip; 0 = off
   checkpointEvery: z.number().int().min(0).default(100), // a resume point every 100 steps; 0 = end only
+  // A step whose loss or gradient norm is NaN/Inf is never applied: 'stop' ends the run there (the
+  // last checkpoint stays good), 'skip' drops that step's update, counts it (train/skipped_steps)
+  // and goes on. stop: a diverging run should be looked at, not trained through.
+  nonFinite: z.enum(['stop', 'skip']).default('stop'),
 });
 
 export const Eval = z.strictObject({

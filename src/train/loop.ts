@@ -96,6 +96,7 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
   const runStart = clock();
   const tokensAtStart = state.tokens;
   let window = { t: clock(), tokens: 0, loss: 0, ce: 0, kd: 0, n: 0 };
+  let skipped = 0; // steps whose non-finite update was dropped (train.nonFinite: skip)
   for (let step = state.step; step < steps; step++) {
     const lr = learningRate(tr.schedule, tr.lr, step, steps);
     const alpha = scheduleValue(alphaS, step);
@@ -111,12 +112,17 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
     loss /= tr.gradAccum; ce /= tr.gradAccum; kd /= tr.gradAccum;
     const t0 = clock();
     const gradNorm = clipGradNormInPlace(student.grads, tr.clip);
-    opt.stepInPlace(be, student.params, student.grads, lr);
+    // A non-finite loss or gradient is never applied (AdamW would spread it into every weight).
+    const finite = Number.isFinite(loss) && Number.isFinite(gradNorm);
+    if (!finite && tr.nonFinite === 'stop') {
+      throw new RunError(`training diverged at step ${step + 1}: loss ${loss}, gradient norm ${gradNorm}; the update was not applied and the last checkpoint is intact. Lower train.lr or raise train.clip, or set train.nonFinite=skip to drop such steps`);
+    }
+    if (finite) opt.stepInPlace(be, student.params, student.grads, lr);
+    else skipped++;
     timings.optimizer += clock() - t0;
     state.step = step + 1;
     state.tokens += tr.batchSize * T;
     history.push({ step: state.step, loss, ce, kd, lr, gradNorm });
-    if (!Number.isFinite(loss)) throw new RunError(`training diverged at step ${state.step}: loss is ${loss}; lower train.lr or raise train.clip`);
 
     window.tokens += tr.batchSize * T; window.loss += loss; window.ce += ce; window.kd += kd; window.n++;
     if (state.step % recipe.monitor.logEvery === 0 || state.step === steps) {
@@ -133,6 +139,7 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
         'sys/rss_mb': rss() / 2 ** 20,
       };
       if (useTeacher) scalars['train/kd_loss'] = window.kd / window.n;
+      if (tr.nonFinite === 'skip') scalars['train/skipped_steps'] = skipped;
       for (const [k, v] of Object.entries(allTimings())) scalars[`time/${k}_s`] = v;
       monitor.scalars(state.step, scalars);
       window = { t: clock(), tokens: 0, loss: 0, ce: 0, kd: 0, n: 0 };
