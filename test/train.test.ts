@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { runRecipeFile } from './helpers/run-recipe.js';
 import { readTfEvents } from '../src/io/tfevents.js';
 import { saveCheckpoint } from '../src/io/checkpoint.js';
-import { createModel, initParams, param } from '../src/model/index.js';
+import { countParams, createModel, initParams, param } from '../src/model/index.js';
 import { loadCheckpoint } from '../src/io/load-model.js';
 import { createStudent } from '../src/train/student-init.js';
 import { listCheckpoints } from '../src/train/train-state.js';
+import { checkTrainingFits, trainingBytes } from '../src/train/memory-estimate.js';
 import { Rng } from '../src/engine/rng.js';
 
 const data = join('..', 'shared', 'data');
@@ -130,13 +131,13 @@ test('a teacher whose vocabulary differs from the tokenizer is refused, naming b
 test('a student initialised from teacher layers [0, 2, 4] copies those blocks, embeddings and norms', async () => {
   const t = loadCheckpoint(join(data, 'stories260K', 'stories260K.bin'));
   const teacher = createModel(t.config, t.params);
-  const s = createStudent({ kind: 'fromTeacher', layers: [0, 2, 4] }, { teacher, tokenizerVocab: 512, seqLen: 32, seed: 0, recipePath: 'r.yaml' });
+  const s = createStudent({ kind: 'fromTeacher', layers: [0, 2, 4] }, { teacher, tokenizerVocab: 512, seqLen: 32, seed: 0, recipePath: 'r.yaml', microBatch: 4 });
   assert.equal(s.config.nLayers, 3);
   assert.deepEqual(param(s, 'layers.1.wq'), param(teacher, 'layers.2.wq'));
   assert.deepEqual(param(s, 'layers.2.w2'), param(teacher, 'layers.4.w2'));
   assert.deepEqual(param(s, 'tok_embeddings'), param(teacher, 'tok_embeddings'));
   assert.deepEqual(param(s, 'norm'), param(teacher, 'norm'));
-  assert.throws(() => createStudent({ kind: 'fromTeacher', layers: [5] }, { teacher, tokenizerVocab: 512, seqLen: 32, seed: 0, recipePath: 'r.yaml' }),
+  assert.throws(() => createStudent({ kind: 'fromTeacher', layers: [5] }, { teacher, tokenizerVocab: 512, seqLen: 32, seed: 0, recipePath: 'r.yaml', microBatch: 4 }),
     /key 'student\.layers': layer 5 does not exist; the teacher has layers 0\.\.4/);
 });
 
@@ -155,4 +156,18 @@ test('a non-finite loss or gradient is never applied: stop keeps the last good c
     .filter((m) => 'train/skipped_steps' in m).at(-1)!;
   assert.ok((last['train/skipped_steps'] as number) >= 1, `skipped ${last['train/skipped_steps']}`);
   assert.ok(loadCheckpoint(join(s.runDir, 'checkpoints', 'step-000006', 'model.safetensors')).params.every((v) => Number.isFinite(v)));
+});
+
+test('a student too big for this machine is refused by name before the run folder is touched; --overwrite keeps the old run then', async () => {
+  await runRecipeFile({ recipePath: recipe('keep-me') });
+  const ckDir = join(dir, 'runs', 'keep-me', 'checkpoints');
+  const before = readdirSync(ckDir);
+  // dim 8192 × 64 layers × hidden 32768: 5.4e10 parameters (the issue's Invalid-typed-array case).
+  await assert.rejects(() => runRecipeFile({ recipePath: recipe('keep-me'), overwrite: true, overrides: ['student.dim=8192', 'student.nLayers=64', 'student.hiddenDim=32768', 'student.nHeads=64', 'student.nKvHeads=64'] }),
+    /key 'student': dim 8192, nLayers 64, hiddenDim 32768, vocabulary 512 make [\d,]+ parameters; training needs about [\d.]+ GiB .* this machine has [\d.]+ GiB/);
+  assert.deepEqual(readdirSync(ckDir), before, 'the earlier run is untouched');
+  // The estimate itself: 16 bytes a parameter of state.
+  const c = { family: 'llama', dim: 16, nLayers: 1, nHeads: 2, nKvHeads: 1, hiddenDim: 32, vocabSize: 512, maxSeqLen: 32, normEps: 1e-5, ropeTheta: 10000, ropeMode: 'interleaved', tiedEmbeddings: true, qkvBias: false } as const;
+  assert.equal(trainingBytes(c, 4, 32).state, 16 * countParams(c));
+  assert.throws(() => checkTrainingFits(c, 4, 32, 'r.yaml', 1000), /r\.yaml: key 'student'.* this machine has 0\.0 GiB/);
 });

@@ -2,7 +2,7 @@
 // backward, loss and generation. Other rooms import from here; it holds no logic of its own.
 
 export { type Family, type ModelConfig, ConfigError, headSize, kvDim, validateConfig } from './config.js';
-export { type ParamEntry, type ParamLayout, buildLayout, paramView } from './layout.js';
+export { type ParamEntry, type ParamLayout, buildLayout, countParams, paramView } from './layout.js';
 export { ModelError } from './errors.js';
 export { type Model, createModel, initParams, zeroGradsInPlace, param, grad, matmulWeight } from './model.js';
 export { withBf16Weights } from './bf16-weights.js';

@@ -14,13 +14,20 @@ import { RunError } from './errors.js';
 /** The files of an earlier run that --overwrite removes (checkpoints, logs, results). */
 const RUN_OUTPUTS = ['checkpoints', 'metrics.jsonl', 'samples.jsonl', 'eval.json', 'report.html', 'profile.json'];
 
-/** Creates runs/<name>/ for a new run; an existing non-empty one only with resume or overwrite
- *  (overwrite without resume clears the earlier run's outputs). Returns its path. */
-export function openRunFolder(recipe: Recipe, o: { resume: boolean; overwrite: boolean }): string {
+/** runs/<name>/, refused when it holds an earlier run and neither resume nor overwrite is given.
+ *  Touches nothing. */
+export function checkRunFolder(recipe: Recipe, o: { resume: boolean; overwrite: boolean }): string {
   const runDir = join(recipe.outDir, recipe.name);
   if (existsSync(runDir) && readdirSync(runDir).length > 0 && !o.resume && !o.overwrite) {
     throw new RunError(`run folder ${runDir} already exists; pass --resume to continue it, --overwrite to replace it, or choose another name (name=...)`);
   }
+  return runDir;
+}
+
+/** Creates runs/<name>/ for a new run (checkRunFolder first); overwrite without resume clears the
+ *  earlier run's outputs. Returns its path. */
+export function openRunFolder(recipe: Recipe, o: { resume: boolean; overwrite: boolean }): string {
+  const runDir = checkRunFolder(recipe, o);
   mkdirSync(runDir, { recursive: true });
   if (o.overwrite && !o.resume) {
     for (const f of readdirSync(runDir)) {

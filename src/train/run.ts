@@ -16,7 +16,7 @@ import type { Recipe } from '../recipe/schema.js';
 import { openTeacher } from '../teacher/open-teacher.js';
 import { RunError } from './errors.js';
 import { runTrainingLoop, type LoopResult } from './loop.js';
-import { openRunFolder, writeRunJson, writeRunStart } from './run-folder.js';
+import { checkRunFolder, openRunFolder, writeRunJson, writeRunStart } from './run-folder.js';
 import { listCheckpoints } from './train-state.js';
 import { createStudent } from './student-init.js';
 
@@ -69,7 +69,8 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
   const started = performance.now();
   const { recipe } = opts;
   const source = opts.source ?? recipe.name;
-  const runDir = openRunFolder(recipe, { resume: opts.resume ?? false, overwrite: opts.overwrite ?? false });
+  const folder = { resume: opts.resume ?? false, overwrite: opts.overwrite ?? false };
+  checkRunFolder(recipe, folder); // a conflict is reported at once; nothing is deleted before the run is known to start
   const plainBe = selectBackend(recipe.backend === 'auto' ? undefined : recipe.backend, recipe.threads);
   const prof = opts.profile ? profileBackend(plainBe) : null;
   const be: Backend = prof ?? plainBe;
@@ -83,7 +84,7 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
     processing: recipe.loss.teacher, source,
   });
   const student = createStudent(recipe.student, {
-    teacher: teacher?.localModel ?? null, tokenizerVocab: tok.vocabSize, seqLen: T, seed: recipe.seed, recipePath: source,
+    teacher: teacher?.localModel ?? null, tokenizerVocab: tok.vocabSize, seqLen: T, seed: recipe.seed, recipePath: source, microBatch: Bm,
   });
   if (student.config.vocabSize !== tok.vocabSize) {
     throw new RunError(`${source}: student has a vocabulary of ${student.config.vocabSize} but the tokenizer ${recipe.data.tokenizer} has ${tok.vocabSize}`);
@@ -91,6 +92,7 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
   if (T > student.config.maxSeqLen) {
     throw new RunError(`${source}: key 'train.seqLen': ${T} exceeds the student's maxSeqLen ${student.config.maxSeqLen}`);
   }
+  const runDir = openRunFolder(recipe, folder);
   const kind = isBaseline(recipe) ? 'baseline' : 'kd';
   writeRunStart(runDir, recipe, { source, be, version: opts.version ?? '0.0.0', kind, teacher: teacher?.description });
 

@@ -6,6 +6,7 @@ import { loadCheckpoint } from '../io/load-model.js';
 import { type Model, type ModelConfig, createModel, initParams, paramView, validateConfig } from '../model/index.js';
 import type { Recipe } from '../recipe/schema.js';
 import { RecipeError } from '../recipe/load.js';
+import { checkTrainingFits } from './memory-estimate.js';
 
 export interface StudentContext {
   /** The teacher model's config when the teacher is a local model. */
@@ -15,6 +16,8 @@ export interface StudentContext {
   seqLen: number;
   seed: number;
   recipePath: string;
+  /** Windows per micro-batch: with seqLen, the activations the memory check counts. */
+  microBatch: number;
 }
 
 export function createStudent(spec: Recipe['student'], ctx: StudentContext): Model {
@@ -36,6 +39,7 @@ export function createStudent(spec: Recipe['student'], ctx: StudentContext): Mod
         tiedEmbeddings: spec.tiedEmbeddings,
         qkvBias: false,
       }, `${ctx.recipePath}: student`);
+      checkTrainingFits(config, ctx.microBatch, ctx.seqLen, ctx.recipePath);
       return createModel(config, initParams(config, new Rng(ctx.seed)));
     }
     case 'fromTeacher': {
@@ -46,6 +50,7 @@ export function createStudent(spec: Recipe['student'], ctx: StudentContext): Mod
         if (l >= L) throw new RecipeError(`${ctx.recipePath}: key 'student.layers': layer ${l} does not exist; the teacher has layers 0..${L - 1}`);
       }
       const config: ModelConfig = { ...teacher.config, nLayers: spec.layers.length };
+      checkTrainingFits(config, ctx.microBatch, ctx.seqLen, ctx.recipePath);
       const student = createModel(config);
       for (const e of student.layout.entries) {
         const src = e.layer < 0 ? e.name : e.name.replace(/^layers\.\d+\./, `layers.${spec.layers[e.layer]}.`);
@@ -55,6 +60,7 @@ export function createStudent(spec: Recipe['student'], ctx: StudentContext): Mod
     }
     case 'checkpoint': {
       const c = loadCheckpoint(spec.path);
+      checkTrainingFits(c.config, ctx.microBatch, ctx.seqLen, ctx.recipePath);
       return createModel(c.config, c.params);
     }
   }
