@@ -32,11 +32,15 @@ export const Schedule = z.union([
 export type Schedule = ScheduleSpec;
 
 export const Data = z.strictObject({
-  /** Corpus file: paragraphs separated by blank lines (text) or one JSON object per line (jsonl). */
+  /** Corpus file: paragraphs separated by blank lines (text), one JSON object per line (jsonl),
+   *  or one {prompt, response} object per line (pairs: loss on the response tokens only). */
   path: z.string().min(1),
-  format: z.enum(['text', 'jsonl']).default('text'), // text is what ../shared/data holds
+  format: z.enum(['text', 'jsonl', 'pairs']).default('text'), // text is what ../shared/data holds
   /** JSONL field holding the document text. */
   field: z.string().default('text'), // the common name in HF datasets exports
+  /** pairs: the fields holding the prompt and the response. */
+  promptField: z.string().min(1).default('prompt'), // what `distill generate-data` writes
+  responseField: z.string().min(1).default('response'), // what `distill generate-data` writes
   /** Tokenizer file (llama2.c .bin, SentencePiece .model, HF tokenizer.json). */
   tokenizer: z.string().min(1),
   /** Last fraction of documents held out for validation. */

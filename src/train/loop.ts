@@ -4,6 +4,8 @@
 // It does not parse recipes or set up files (run.ts does).
 import type { Backend } from '../engine/backend.js';
 import { RandomWindowBatcher, type TokenStream } from '../data/batcher.js';
+import { PairBatcher, type WindowSource } from '../data/pair-batcher.js';
+import type { TokenizedPairs } from '../data/pairs.js';
 import { resolveSchedule, scheduleValue } from '../distill/index.js';
 import { createEvalScratch, evaluateStudent, type DistillEvalResult } from '../eval/distill-eval.js';
 import { createActivations, zeroGradsInPlace, type Model } from '../model/index.js';
@@ -26,6 +28,8 @@ export interface LoopInputs {
   /** Whether the loss uses the teacher (false for a baseline: run.ts isBaseline). */
   useTeacher: boolean;
   train: TokenStream;
+  /** data.format pairs: training rows are these pairs (padded with `pad`), loss on responses only. */
+  pairs?: { train: TokenizedPairs; pad: number };
   val: TokenStream;
   runDir: string;
   monitor: Monitor;
@@ -64,7 +68,7 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
   const evalActs = createActivations(student.config, Bm, T, { training: false, allLogits: true });
   const evalScratch = createEvalScratch(Bm, T);
   const opt = new AdamW(student.layout, { beta1: tr.beta1, beta2: tr.beta2, eps: tr.eps, weightDecay: tr.weightDecay });
-  const batcher = new RandomWindowBatcher(inp.train, Bm, T, recipe.seed);
+  const batcher: WindowSource = inp.pairs ? new PairBatcher(inp.pairs.train, Bm, T, recipe.seed, inp.pairs.pad) : new RandomWindowBatcher(inp.train, Bm, T, recipe.seed);
 
   let state: TrainState = { step: 0, draws: 0, tokens: 0 };
   if (inp.resume) {
@@ -103,7 +107,7 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
     zeroGradsInPlace(student);
     let loss = 0, ce = 0, kd = 0;
     for (let m = 0; m < tr.gradAccum; m++) {
-      micro.setWindows(batcher.next(), batcher.offsets);
+      micro.setWindows(batcher.next(), batcher.offsets, batcher.scored);
       state.draws++;
       const r = await micro.run(alpha, temperature, 1 / tr.gradAccum);
       loss += r.loss; ce += r.ce; kd += r.kd;

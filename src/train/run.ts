@@ -7,7 +7,9 @@ import { selectBackend } from '../engine/select.js';
 import type { Backend } from '../engine/backend.js';
 import { profileBackend, profileScalars, type ProfileReport } from '../engine/profile-backend.js';
 import { alwaysOne, resolveSchedule } from '../distill/index.js';
-import { defaultShardCacheDir, loadCorpusShards, loadTokenizer } from '../data/index.js';
+import { defaultShardCacheDir, loadCorpusShards, loadTokenizer, type Tokenizer } from '../data/index.js';
+import { loadPairCorpus, type PairCorpus } from '../data/pairs.js';
+import type { TokenStream } from '../data/batcher.js';
 import { createEvalScratch, evaluateTeacher } from '../eval/distill-eval.js';
 import { sampleTexts } from '../eval/samples.js';
 import { Monitor } from '../monitor/monitor.js';
@@ -64,6 +66,19 @@ export function isBaseline(recipe: Recipe): boolean {
   return recipe.teacher.kind === 'none' || alwaysOne(resolveSchedule(recipe.loss.alpha, recipe.train.steps));
 }
 
+/** The run's token streams; with data.format pairs also the pairs (their streams: the pairs
+ *  concatenated, which validation scores whole, prompts included). */
+function loadRunData(recipe: Recipe, tok: Tokenizer, source: string): { corpus: { train: { tokens: TokenStream }; val: { tokens: TokenStream } }; pairs: PairCorpus | null } {
+  const d = recipe.data;
+  if (d.format === 'pairs') {
+    if (recipe.teacher.kind === 'store') throw new RunError(`${source}: key 'teacher.kind': a store teacher replays rows of a token stream; data.format pairs trains on padded pair rows it does not hold. Use a checkpoint, onnx, llama-cpp or http teacher`);
+    const pairs = loadPairCorpus(d.path, tok, { prompt: d.promptField, response: d.responseField }, d.validFraction);
+    return { corpus: { train: { tokens: pairs.train.tokens }, val: { tokens: pairs.val.tokens } }, pairs };
+  }
+  const corpus = loadCorpusShards(d.path, tok, { cacheDir: d.cacheDir ?? defaultShardCacheDir(), format: d.format, field: d.field, valFraction: d.validFraction });
+  return { corpus, pairs: null };
+}
+
 export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
   const started = performance.now();
   const { recipe } = opts;
@@ -73,9 +88,7 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
   const prof = opts.profile ? profileBackend(plainBe) : null;
   const be: Backend = prof ?? plainBe;
   const tok = loadTokenizer(recipe.data.tokenizer);
-  const corpus = loadCorpusShards(recipe.data.path, tok, {
-    cacheDir: recipe.data.cacheDir ?? defaultShardCacheDir(), format: recipe.data.format, field: recipe.data.field, valFraction: recipe.data.validFraction,
-  });
+  const { corpus, pairs } = loadRunData(recipe, tok, source);
   const T = recipe.train.seqLen, Bm = recipe.train.batchSize / recipe.train.gradAccum;
   const teacher = await openTeacher(recipe.teacher, {
     be, tokenizer: tok, batch: Bm, seqLen: T, corpus: { train: corpus.train.tokens, val: corpus.val.tokens },
@@ -100,6 +113,7 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
     prof?.resetProfile();
     const loop = await runTrainingLoop({
       be, recipe, student, teacher, useTeacher: kind === 'kd', train: corpus.train.tokens, val: corpus.val.tokens, runDir, monitor,
+      pairs: pairs ? { train: pairs.train, pad: tok.eosId ?? tok.bosId ?? 0 } : undefined,
       resume: opts.resume ?? false, stopAfterStep: opts.stopAfterStep,
     });
     const profile = prof?.profile();
