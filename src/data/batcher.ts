@@ -25,6 +25,8 @@ export class RandomWindowBatcher {
   readonly offsets: Int32Array;
   /** Every target of a plain window is scored (the WindowSource of pair-batcher.ts). */
   readonly scored = null;
+  /** Plain windows have no prompts. */
+  readonly promptLens = null;
   constructor(private readonly tokens: TokenStream, readonly B: number, readonly T: number, seed: number, what = 'training split') {
     checkShape(tokens, B, T, what);
     this.rng = new Rng(seed);

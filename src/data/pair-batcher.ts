@@ -14,12 +14,15 @@ export interface WindowSource {
   readonly offsets: Int32Array;
   /** (B*T) 1 where a target is scored, 0 where it is masked; null: every target is scored. */
   readonly scored: Uint8Array | null;
+  /** (B) prompt tokens (BOS + prompt) of each row, for sources that have prompts; else null. */
+  readonly promptLens: Int32Array | null;
 }
 
 export class PairBatcher implements WindowSource {
   private readonly rng: Rng;
   readonly offsets: Int32Array;
   readonly scored: Uint8Array;
+  readonly promptLens: Int32Array;
 
   /** pad: the id that fills a row after a short pair (never scored). */
   constructor(private readonly pairs: TokenizedPairs, readonly B: number, readonly T: number, seed: number, private readonly pad: number) {
@@ -29,6 +32,7 @@ export class PairBatcher implements WindowSource {
     this.rng = new Rng(seed);
     this.offsets = new Int32Array(B);
     this.scored = new Uint8Array(B * T);
+    this.promptLens = new Int32Array(B);
   }
 
   next(): Int32Array {
@@ -42,6 +46,7 @@ export class PairBatcher implements WindowSource {
       const e = i + 1 < n ? pairs.starts[i + 1] : pairs.tokens.length;
       const len = Math.min(e - s, W);
       this.offsets[b] = s;
+      this.promptLens[b] = pairs.promptLens[i];
       for (let t = 0; t < len; t++) out[b * W + t] = pairs.tokens[s + t];
       // target t predicts token t+1: scored when that token is a response token of this pair.
       for (let t = 0; t < T; t++) this.scored[b * T + t] = t + 1 >= pairs.promptLens[i] && t + 1 < len ? 1 : 0;

@@ -126,6 +126,16 @@ export const TeacherProcessing = z.strictObject({
   tail: z.enum(namesOf(TAIL_MODES)).default('bucket'), // keeps dropped mass honest
 });
 
+/** On-policy distillation (GKD): a λ share of micro-batches are prompts from the data continued by
+ *  the student (seqKd: by the teacher), scored by the teacher, loss on the continuation only. */
+export const OnPolicy = z.strictObject({
+  lambda: frac.default(0.5), // GKD's (and TRL GKDTrainer's) default share of student-generated batches
+  maxNewTokens: posInt.default(64), // a few sentences of a story; capped by train.seqLen
+  temperature: z.number().min(0).default(1), // GKD samples the student at T = 1
+  promptTokens: posInt.default(16), // plain text: the first 16 tokens of a window (about a sentence's start); pairs use their prompt
+  seqKd: z.boolean().default(false), // true: teacher-generated continuations (sequence-level KD)
+});
+
 export const Loss = z.strictObject({
   /** Weight of hard-label CE: L = α·CE + (1−α)·KD. */
   alpha: Schedule.default(0.5), // 0.5: the reference runs of the issue (and Hinton et al.)
@@ -134,6 +144,7 @@ export const Loss = z.strictObject({
   scaleT2: z.boolean().default(true), // keeps KD gradients comparable across T (Hinton et al.)
   teacher: TeacherProcessing.default({ labelSmoothing: 0, topP: 1, tail: 'bucket' }),
   ignoreIndex: z.number().int().default(DEFAULT_IGNORE_INDEX), // -1: never a real token id
+  onPolicy: OnPolicy.optional(), // off: every batch is a window of the data
 });
 
 export const LrSchedule = z.discriminatedUnion('kind', [

@@ -20,6 +20,9 @@ import { RunError } from './errors.js';
 import { runTrainingLoop, type LoopResult } from './loop.js';
 import { openRunFolder, writeRunJson, writeRunStart } from './run-folder.js';
 import { createStudent } from './student-init.js';
+import { OnPolicyGenerator } from './on-policy.js';
+import type { Model } from '../model/index.js';
+import type { Teacher } from '../teacher/teacher.js';
 
 /** The GGUF types whose export size eval.json records. */
 const EXPORT_SIZE_TYPES: GgufWriteType[] = ['F32', 'F16', 'Q8_0', 'Q4_0', 'Q4_K'];
@@ -63,6 +66,8 @@ export interface RunSummary {
 /** A baseline trains on hard labels only: no teacher, or α = 1 at every step (the teacher then
  *  still scores the student at evaluation). The one place this is decided. */
 export function isBaseline(recipe: Recipe): boolean {
+  const op = recipe.loss.onPolicy;
+  if (op && op.lambda > 0 && !op.seqKd && recipe.teacher.kind !== 'none') return false; // on-policy batches are pure KD
   return recipe.teacher.kind === 'none' || alwaysOne(resolveSchedule(recipe.loss.alpha, recipe.train.steps));
 }
 
@@ -77,6 +82,16 @@ function loadRunData(recipe: Recipe, tok: Tokenizer, source: string): { corpus: 
   }
   const corpus = loadCorpusShards(d.path, tok, { cacheDir: d.cacheDir ?? defaultShardCacheDir(), format: d.format, field: d.field, valFraction: d.validFraction });
   return { corpus, pairs: null };
+}
+
+/** loss.onPolicy's generator, or undefined when it is off (absent or λ = 0: the plain run). */
+function onPolicyGenerator(recipe: Recipe, be: Backend, student: Model, teacher: Teacher | null, tok: Tokenizer, source: string): OnPolicyGenerator | undefined {
+  const op = recipe.loss.onPolicy;
+  if (!op || op.lambda === 0) return undefined;
+  // A continuation stops at EOS or BOS (the next document), as `distill generate` does.
+  const stopIds = [tok.eosId, tok.bosId].filter((x): x is number => x !== null);
+  const Bm = recipe.train.batchSize / recipe.train.gradAccum;
+  return new OnPolicyGenerator(be, student, teacher, op, Bm, recipe.train.seqLen, recipe.seed, stopIds, tok.eosId ?? tok.bosId ?? 0, source);
 }
 
 export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
@@ -114,6 +129,7 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
     const loop = await runTrainingLoop({
       be, recipe, student, teacher, useTeacher: kind === 'kd', train: corpus.train.tokens, val: corpus.val.tokens, runDir, monitor,
       pairs: pairs ? { train: pairs.train, pad: tok.eosId ?? tok.bosId ?? 0 } : undefined,
+      onPolicy: onPolicyGenerator(recipe, be, student, teacher, tok, source),
       resume: opts.resume ?? false, stopAfterStep: opts.stopAfterStep,
     });
     const profile = prof?.profile();
