@@ -131,7 +131,7 @@ export const TeacherProcessing = z.strictObject({
 export const OnPolicy = z.strictObject({
   lambda: frac.default(0.5), // GKD's (and TRL GKDTrainer's) default share of student-generated batches
   maxNewTokens: posInt.default(64), // a few sentences of a story; capped by train.seqLen
-  temperature: z.number().min(0).default(1), // GKD samples the student at T = 1
+  temperature: z.number().min(0).default(1), // the student's own distribution, unsharpened (TRL's GKDConfig uses 0.9)
   promptTokens: posInt.default(16), // plain text: the first 16 tokens of a window (about a sentence's start); pairs use their prompt
   seqKd: z.boolean().default(false), // true: teacher-generated continuations (sequence-level KD)
 });
