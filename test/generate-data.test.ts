@@ -1,6 +1,6 @@
 // `distill generate-data` and its job (src/teacher/generate-data-job.ts) on the real stories260K
 // teacher with prompts taken from ../shared/data/tinystories/stories.txt: rows are the teacher's
-// own generations (checked against model generate with each row's seed), a killed run resumed
+// own generations (the same through an http teacher on `distill serve`) (checked against model generate with each row's seed), a killed run resumed
 // gives the same file as an uninterrupted one, and bad prompt files fail naming their lines.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +16,7 @@ import { loadCheckpoint } from '../src/io/load-model.js';
 import { createModel, generate } from '../src/model/index.js';
 import { generateData, rowSeed, type GeneratedRow } from '../src/teacher/generate-data-job.js';
 import { ModelTeacher } from '../src/teacher/model-teacher.js';
+import { startServe } from './helpers/serve-child.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..'); // dist/test -> repo root
 const MAIN = join(root, 'dist', 'src', 'cli', 'main.js');
@@ -126,4 +127,37 @@ test('distill generate-data on the command line: --limit, then resume; bad promp
   assert.equal(d.status, 1);
   assert.match(d.stderr, /^distill: .*bad\.jsonl: 1 bad line\(s\).*line 2: not valid JSON/);
   assert.equal(c.status, 0);
+});
+
+test('distill generate-data --recipe: an http teacher (protocol openai, on distill serve) writes the rows the checkpoint writes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'distill-gen-http-'));
+  const prompts = join(dir, 'prompts.txt');
+  writeFileSync(prompts, realPrompts(3).join('\n') + '\n');
+  const corpus = join(dir, 'stories.txt');
+  writeFileSync(corpus, splitParagraphs(readFileSync(STORIES, 'utf8')).slice(0, 40).join('\n\n'));
+  const server = await startServe([join(S, 'stories260K.bin'), '--tokenizer', join(S, 'tok512.bin')]);
+  try {
+    const recipe = join(dir, 'r.yaml');
+    writeFileSync(recipe, `name: gen
+data: {path: ${corpus}, tokenizer: ${join(S, 'tok512.bin')}, cacheDir: ${join(dir, 'cache')}}
+teacher: {kind: http, url: ${server.url}, model: stories260K.bin, protocol: openai}
+student: {kind: config, dim: 16, nLayers: 1, nHeads: 2, hiddenDim: 32}
+train: {steps: 1}
+`);
+    const args = ['--prompts', prompts, '--max-tokens', '20', '--seed', '5', '--n-per-prompt', '2', '--no-progress'];
+    const viaHttp = spawnSync(process.execPath, [MAIN, 'generate-data', '--recipe', recipe, '--out', join(dir, 'http.jsonl'), ...args], { encoding: 'utf8' });
+    assert.equal(viaHttp.status, 0, viaHttp.stderr);
+    const local = spawnSync(process.execPath, [MAIN, 'generate-data', '--teacher', join(S, 'stories260K.bin'), '--tokenizer', join(S, 'tok512.bin'), '--out', join(dir, 'local.jsonl'), ...args], { encoding: 'utf8' });
+    assert.equal(local.status, 0, local.stderr);
+    const strip = (rs: GeneratedRow[]) => rs.map(({ prompt, response, index, sampling }) => ({ prompt, response, index, sampling }));
+    const h = rows(join(dir, 'http.jsonl'));
+    assert.equal(h.length, 6);
+    assert.match(h[0].teacher.description, /http/);
+    assert.deepEqual(strip(h), strip(rows(join(dir, 'local.jsonl'))));
+  } finally {
+    await server.stop();
+  }
+  const neither = spawnSync(process.execPath, [MAIN, 'generate-data', '--prompts', prompts, '--out', join(dir, 'x.jsonl')], { encoding: 'utf8' });
+  assert.equal(neither.status, 1);
+  assert.match(neither.stderr, /pass the teacher as --teacher <checkpoint> or --recipe <yaml>/);
 });

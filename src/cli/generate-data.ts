@@ -1,18 +1,26 @@
-// `distill generate-data`: a teacher checkpoint answers every prompt of a file and the answers are
+// `distill generate-data`: a teacher (a checkpoint, or the teacher of a recipe: an http server
+// with protocol openai / vllm or `distill serve`, any source that generates) answers every prompt of a file and the answers are
 // written as JSONL rows (prompt, response, teacher, sampling, index) for hard-label / sequence-
 // level distillation (train on them with data.format: pairs). Resumable, with a progress line.
 // Printing and argument checks only; the work is src/teacher/generate-data-job.ts.
 import type { Command } from 'commander';
+import { loadCorpusShards, defaultShardCacheDir, loadTokenizer, type Tokenizer } from '../data/index.js';
+import { loadPairCorpus } from '../data/pairs.js';
 import { readPrompts } from '../data/prompts.js';
+import type { Backend } from '../engine/backend.js';
+import { loadRecipe } from '../recipe/load.js';
+import { openTeacher } from '../teacher/open-teacher.js';
+import type { Teacher } from '../teacher/teacher.js';
 import { selectBackend } from '../engine/select.js';
 import { loadModelAndTokenizer } from '../eval/load-pair.js';
 import { Progress } from '../monitor/progress.js';
 import { generateData } from '../teacher/generate-data-job.js';
 import { ModelTeacher } from '../teacher/model-teacher.js';
-import { backendOption, floatOption, intOption } from './generate.js';
+import { backendOption, CliUsageError, floatOption, intOption } from './generate.js';
 
 interface GenerateDataFlags {
-  teacher: string;
+  teacher?: string;
+  recipe?: string;
   tokenizer?: string;
   prompts: string;
   out: string;
@@ -35,10 +43,39 @@ const DEFAULT_MAX_TOKENS = 128;
 async function runGenerateData(f: GenerateDataFlags): Promise<void> {
   const { prompts, skippedLines } = readPrompts(f.prompts, { skipBad: f.skipBad });
   if (skippedLines.length > 0) console.error(`${f.prompts}: skipped ${skippedLines.length} bad line(s): ${skippedLines.slice(0, 20).join(', ')}${skippedLines.length > 20 ? ', ...' : ''}`);
+  if ((f.teacher === undefined) === (f.recipe === undefined)) throw new CliUsageError('pass the teacher as --teacher <checkpoint> or --recipe <yaml> (its teacher), one of the two');
   const be = selectBackend(f.backend);
-  const { checkpoint, model, tokenizer } = loadModelAndTokenizer(f.teacher, f.tokenizer);
-  const teacher = new ModelTeacher(be, model, 1, 1, `${checkpoint.source} ${f.teacher}`, 'fp32', tokenizer.identity());
-  const stopIds = [...new Set([...checkpoint.eosIds, tokenizer.eosId, tokenizer.bosId].filter((x): x is number => x !== null))];
+  const { teacher, tokenizer, eosIds } = f.teacher !== undefined ? checkpointTeacher(be, f.teacher, f.tokenizer) : await recipeTeacher(be, f.recipe!, f.tokenizer);
+  const stopIds = [...new Set([...eosIds, tokenizer.eosId, tokenizer.bosId].filter((x): x is number => x !== null))];
+  try {
+    await generate(f, prompts, teacher, tokenizer, stopIds);
+  } finally {
+    await teacher.close?.();
+  }
+}
+
+interface OpenedTeacher { teacher: Teacher; tokenizer: Tokenizer; eosIds: number[] }
+
+function checkpointTeacher(be: Backend, path: string, tokenizerPath: string | undefined): OpenedTeacher {
+  const { checkpoint, model, tokenizer } = loadModelAndTokenizer(path, tokenizerPath);
+  return { teacher: new ModelTeacher(be, model, 1, 1, `${checkpoint.source} ${path}`, 'fp32', tokenizer.identity()), tokenizer, eosIds: checkpoint.eosIds };
+}
+
+/** The recipe's teacher, opened as `distill run` opens it (its tokenizer and corpus, for the checks). */
+async function recipeTeacher(be: Backend, path: string, tokenizerPath: string | undefined): Promise<OpenedTeacher> {
+  const recipe = loadRecipe(path);
+  const d = recipe.data;
+  const tokenizer = loadTokenizer(tokenizerPath ?? d.tokenizer);
+  const streams = d.format === 'pairs'
+    ? loadPairCorpus(d.path, tokenizer, { prompt: d.promptField, response: d.responseField }, d.validFraction)
+    : loadCorpusShards(d.path, tokenizer, { cacheDir: d.cacheDir ?? defaultShardCacheDir(), format: d.format, field: d.field, valFraction: d.validFraction });
+  const corpus = { train: streams.train.tokens, val: streams.val.tokens };
+  const teacher = await openTeacher(recipe.teacher, { be, tokenizer, batch: 1, seqLen: 1, corpus, processing: recipe.loss.teacher, source: path });
+  if (!teacher) throw new CliUsageError(`${path}: key 'teacher': kind none has no model to answer prompts; name a checkpoint or an http teacher`);
+  return { teacher, tokenizer, eosIds: [] };
+}
+
+async function generate(f: GenerateDataFlags, prompts: string[], teacher: Teacher, tokenizer: Tokenizer, stopIds: number[]): Promise<void> {
   const total = prompts.length * f.nPerPrompt;
   const progress = f.progress ? new Progress({ total }) : null;
   const r = await generateData({
@@ -60,7 +97,8 @@ export function registerGenerateData(program: Command): void {
       '(train on them with data: {format: pairs}). Row i is sampled from a seed derived',
       'from --seed and i; an interrupted run resumes after the last complete row.',
     ].join('\n'))
-    .requiredOption('--teacher <path>', 'teacher checkpoint: HF folder, distill .safetensors, GGUF, or llama2.c .bin')
+    .option('--teacher <path>', 'teacher checkpoint: HF folder, distill .safetensors, GGUF, or llama2.c .bin')
+    .option('--recipe <yaml>', 'instead of --teacher: the teacher of this recipe (e.g. http with protocol openai or vllm), with its tokenizer')
     .option('--tokenizer <path>', 'tokenizer (default: the one a model folder or GGUF file carries)')
     .requiredOption('--prompts <file>', '.txt (one prompt a line) or .jsonl ({"prompt": ...} a line)')
     .requiredOption('--out <file>', 'JSONL output; appended to when it exists (resume)')
