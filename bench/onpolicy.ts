@@ -3,8 +3,10 @@
 // answers, data.format pairs), soft-label KD, on-policy JSD and on-policy reverse KL — over paired
 // seeds, then every student is scored the same way: validation bits/byte on stories.txt and the
 // quality of its samples (teacher NLL per token, repeated 4-grams). Run by hand:
-//   npm run build && node dist/bench/onpolicy.js [steps=200] [seeds=3] [outDir=runs/bench-onpolicy]
-// It prints a markdown table and writes results.json; it asserts nothing.
+//   npm run build && node dist/bench/onpolicy.js [steps=200] [seeds=3] [outDir=runs/bench-onpolicy] [from=scratch]
+// from=ce: every arm starts from the CE student of an earlier from=scratch run in the same outDir
+// (same seed) instead of a fresh one: the warm start GKD assumes. It prints a markdown table and
+// writes results-<from>.json; it asserts nothing.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTokenizer, splitParagraphs } from '../src/data/index.js';
@@ -23,6 +25,8 @@ import { listCheckpoints } from '../src/train/train-state.js';
 const steps = Number(process.argv[2] ?? 200);
 const seeds = Number(process.argv[3] ?? 3);
 const out = process.argv[4] ?? join('runs', 'bench-onpolicy');
+const from = process.argv[5] ?? 'scratch';
+if (from !== 'scratch' && from !== 'ce') throw new Error(`from must be scratch or ce, got ${from}`);
 const B = 16, T = 128; // 2,048 teacher-scored positions a step
 const STORIES = '../shared/data/tinystories/stories.txt';
 const TEACHER = '../shared/data/stories260K/stories260K.bin';
@@ -41,7 +45,7 @@ const firstSentence = (p: string) => { const i = p.search(/[.!?]/); return i > 0
 
 // Hard labels: the teacher answers the first sentence of every training paragraph (one answer
 // each, sampled at T = 1), about the teacher-forward budget the KD arms spend (steps·B·T).
-const pairsPath = join(out, 'teacher-pairs.jsonl');
+const pairsPath = join(out, 'teacher-pairs.jsonl'); // resumed (kept) when a run made it already
 const t0 = performance.now();
 await generateData({
   teacher: new ModelTeacher(be, teacherModel, 1, 1, `llama2c-legacy ${TEACHER}`, 'fp32', tok.identity()), tokenizer: tok,
@@ -52,7 +56,9 @@ const pc = loadPairCorpus(pairsPath, tok, { prompt: 'prompt', response: 'respons
 const generatedTokens = pc.tokens.length - pc.promptLens.reduce((a, x) => a + x, 0) - pc.starts.length; // minus prompts and EOS
 console.error(`teacher answers: ${pc.starts.length} pairs, ${generatedTokens} generated tokens in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-const common = (name: string, seed: number) => [`name=${name}-s${seed}`, `seed=${seed}`, `outDir=${out}`, `train.steps=${steps}`, `train.batchSize=${B}`,
+const finalCheckpoint = (runDir: string) => join(runDir, 'checkpoints', `step-${String(Math.max(...listCheckpoints(runDir))).padStart(6, '0')}`, 'model.safetensors');
+const common = (name: string, seed: number) => [`name=${from === 'ce' ? 'warm-' : ''}${name}-s${seed}`,
+  ...(from === 'ce' ? [`student={kind: checkpoint, path: ${finalCheckpoint(join(out, `ce-s${seed}`))}}`] : []), `seed=${seed}`, `outDir=${out}`, `train.steps=${steps}`, `train.batchSize=${B}`,
   `train.seqLen=${T}`, 'train.checkpointEvery=0', 'eval.every=0', 'monitor.progress=false', 'monitor.tensorboard=false'];
 const ARMS: Record<string, string[]> = {
   ce: ['loss.alpha=1'],
@@ -79,14 +85,13 @@ for (let seed = 1; seed <= seeds; seed++) {
   for (const [arm, extra] of Object.entries(ARMS)) {
     const recipe = loadRecipe(RECIPE, [...common(arm, seed), ...extra]);
     const s = await runRecipe({ recipe, source: `${RECIPE} ${arm}`, overwrite: true });
-    const step = Math.max(...listCheckpoints(s.runDir));
-    const student = loadCheckpoint(join(s.runDir, 'checkpoints', `step-${String(step).padStart(6, '0')}`, 'model.safetensors'));
+    const student = loadCheckpoint(finalCheckpoint(s.runDir));
     const r: Score = { ...(await score(createModel(student.config, student.params))), seconds: s.seconds };
     (results[arm] ??= []).push(r);
     console.error(`${arm} seed ${seed}: ${JSON.stringify(r)}`);
   }
 }
-writeFileSync(join(out, 'results.json'), JSON.stringify({ steps, B, T, seeds, generatedTokens, teacherPositionsPerArm: steps * B * T, teacher: teacherScore, results }, null, 1) + '\n');
+writeFileSync(join(out, `results-${from}.json`), JSON.stringify({ from, steps, B, T, seeds, generatedTokens, teacherPositionsPerArm: steps * B * T, teacher: teacherScore, results }, null, 1) + '\n');
 
 const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
 const fmt = (xs: number[], d = 4) => `${mean(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
