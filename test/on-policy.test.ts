@@ -88,6 +88,11 @@ test('λ = 0 is the plain run bit for bit; λ = 1 trains, repeats for its seed, 
   const zero = await runRecipeFile({ recipePath: recipe('zero', '{alpha: 0.5, kd: {kind: reverse-kl}, onPolicy: {lambda: 0}}') });
   assert.deepEqual(hist(zero), hist(plain));
   assert.equal(zero.student.valLoss, plain.student.valLoss);
+  // The run folder holds the teacher's sample of each prompt beside the student's (for the report):
+  // greedy, 8 tokens, the start of shared/data/README.md's continuation.
+  const samples = readFileSync(join(plain.runDir, 'samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { tag: string; text: string });
+  assert.deepEqual(samples.map((s) => s.tag), ['samples/0', 'teacher-samples/0']);
+  assert.ok('Once upon a time, there was a little girl named Lily.'.startsWith(samples[1].text) && samples[1].text.length > 25, samples[1].text);
 
   const on = () => '{alpha: 0.5, kd: {kind: reverse-kl}, onPolicy: {lambda: 1, maxNewTokens: 32, promptTokens: 8}}';
   const a = await runRecipeFile({ recipePath: recipe('on-a', on()) });

@@ -156,6 +156,12 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
       timings: loop.timings,
     });
     sampleTexts(be, student, tok, recipe.eval.samples, recipe.seed).forEach((text, i) => monitor.text(loop.state.step, `samples/${i}`, text));
+    // The teacher's continuations of the same prompts, same settings, for the report to set beside
+    // them (a teacher run here whose ids are all the tokenizer's: no padded head to sample from).
+    const tm = teacher?.localModel;
+    if (tm && tm.config.vocabSize === tok.vocabSize) {
+      sampleTexts(be, tm, tok, recipe.eval.samples, recipe.seed).forEach((text, i) => monitor.text(loop.state.step, `teacher-samples/${i}`, text));
+    }
     monitor.scalars(loop.state.step, { 'eval/val_loss': fe.valLoss });
     monitor.close();
     return {
