@@ -18,6 +18,7 @@ import { generateData } from '../src/teacher/generate-data-job.js';
 import { ModelTeacher } from '../src/teacher/model-teacher.js';
 import { MicroStep } from '../src/train/micro-step.js';
 import { createStudent } from '../src/train/student-init.js';
+import { writeJsonl } from './helpers/jsonl.js';
 import { runRecipeFile } from './helpers/run-recipe.js';
 
 const data = join('..', 'shared', 'data');
@@ -32,11 +33,7 @@ const FIXTURE = [
   { prompt: 'The sun was hot.', response: ' Sue went to the park and played in the sand with her friend Ben.' },
 ];
 
-function writePairs(name: string, rows: object[]): string {
-  const p = join(dir, name);
-  writeFileSync(p, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  return p;
-}
+const writePairs = (name: string, rows: object[]): string => writeJsonl(dir, name, rows);
 
 test('pairs are tokenized as one text; the prompt part is where the prompt\'s own encoding ends', () => {
   const tok = loadTokenizer(TOK);

@@ -5,7 +5,7 @@
 // Printing and argument checks only; the work is src/teacher/generate-data-job.ts.
 import type { Command } from 'commander';
 import { loadCorpusShards, defaultShardCacheDir, loadTokenizer, type Tokenizer } from '../data/index.js';
-import { loadPairCorpus } from '../data/pairs.js';
+import { loadPairData } from '../data/pairs.js';
 import { readPrompts } from '../data/prompts.js';
 import type { Backend } from '../engine/backend.js';
 import { loadRecipe } from '../recipe/load.js';
@@ -66,8 +66,8 @@ async function recipeTeacher(be: Backend, path: string, tokenizerPath: string | 
   const recipe = loadRecipe(path);
   const d = recipe.data;
   const tokenizer = loadTokenizer(tokenizerPath ?? d.tokenizer);
-  const streams = d.format === 'pairs'
-    ? loadPairCorpus(d.path, tokenizer, { prompt: d.promptField, response: d.responseField }, d.validFraction)
+  const streams = d.format === 'pairs' || d.format === 'chat'
+    ? loadPairData({ ...d, format: d.format }, tokenizer)
     : loadCorpusShards(d.path, tokenizer, { cacheDir: d.cacheDir ?? defaultShardCacheDir(), format: d.format, field: d.field, valFraction: d.validFraction });
   const corpus = { train: streams.train.tokens, val: streams.val.tokens };
   const teacher = await openTeacher(recipe.teacher, { be, tokenizer, batch: 1, seqLen: 1, corpus, processing: recipe.loss.teacher, source: path });

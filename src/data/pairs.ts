@@ -3,6 +3,7 @@
 // BOS + (prompt + response) (+ EOS when the tokenizer has one), split into training and validation
 // pairs like documents. It records where each response starts so the loss can skip the prompt;
 // it does not batch (pair-batcher.ts does) or cache.
+import { findTokenizerConfig, loadChatTemplate, parseChats, type ChatTemplate } from './chat.js';
 import { jsonlObjects, readCorpusBytes, valDocCount } from './corpus.js';
 import { DataError } from './errors.js';
 import type { Tokenizer } from './tokenizer.js';
@@ -59,11 +60,30 @@ function tokenizeRange(pairs: readonly Pair[], tok: Tokenizer): TokenizedPairs {
   return { tokens, starts, promptLens };
 }
 
-/** Reads and tokenizes a pairs file; the last valFraction of pairs are validation. */
-export function loadPairCorpus(path: string, tok: Tokenizer, fields: PairFields, valFraction: number): PairCorpus {
+/** Reads and tokenizes a pairs file (or, given a chat template, a file of conversations); the
+ *  last valFraction of pairs are validation. */
+export function loadPairCorpus(path: string, tok: Tokenizer, fields: PairFields, valFraction: number, chat?: ChatTemplate): PairCorpus {
   if (tok.bosId === null) throw new DataError(path, `tokenizer ${tok.source} has no BOS token to start each pair with`);
   const text = readCorpusBytes(path).toString('utf8');
-  const pairs = parsePairs(path, text, fields);
+  const pairs = chat ? parseChats(path, text, chat) : parsePairs(path, text, fields);
   const nVal = valDocCount(path, pairs.length, valFraction);
   return { train: tokenizeRange(pairs.slice(0, pairs.length - nVal), tok), val: tokenizeRange(pairs.slice(pairs.length - nVal), tok) };
+}
+
+/** What a recipe's data block says for pairs or chat (src/recipe/schema.ts Data). */
+export interface PairDataOptions {
+  path: string;
+  format: 'pairs' | 'chat';
+  promptField: string;
+  responseField: string;
+  validFraction: number;
+  /** The tokenizer file or folder: chat looks for tokenizer_config.json beside it or in it. */
+  tokenizer: string;
+  chatTemplate?: string;
+}
+
+/** loadPairCorpus for a recipe's data block: pairs by field, or conversations by chat template. */
+export function loadPairData(o: PairDataOptions, tok: Tokenizer): PairCorpus {
+  const chat = o.format === 'chat' ? loadChatTemplate(o.chatTemplate ?? findTokenizerConfig(o.tokenizer)) : undefined;
+  return loadPairCorpus(o.path, tok, { prompt: o.promptField, response: o.responseField }, o.validFraction, chat);
 }

@@ -33,14 +33,19 @@ export type Schedule = ScheduleSpec;
 
 export const Data = z.strictObject({
   /** Corpus file: paragraphs separated by blank lines (text), one JSON object per line (jsonl),
-   *  or one {prompt, response} object per line (pairs: loss on the response tokens only). */
+   *  one {prompt, response} object per line (pairs: loss on the response tokens only), or one
+   *  {messages: [...]} conversation per line (chat: rendered with the chat template, loss on the
+   *  last, assistant message). */
   path: z.string().min(1),
-  format: z.enum(['text', 'jsonl', 'pairs']).default('text'), // text is what ../shared/data holds
+  format: z.enum(['text', 'jsonl', 'pairs', 'chat']).default('text'), // text is what ../shared/data holds
   /** JSONL field holding the document text. */
   field: z.string().default('text'), // the common name in HF datasets exports
   /** pairs: the fields holding the prompt and the response. */
   promptField: z.string().min(1).default('prompt'), // what `distill generate-data` writes
   responseField: z.string().min(1).default('response'), // what `distill generate-data` writes
+  /** chat: the tokenizer_config.json whose chat_template renders the conversations (default: the
+   *  one beside data.tokenizer, or in its folder). */
+  chatTemplate: z.string().min(1).optional(),
   /** Tokenizer file (llama2.c .bin, SentencePiece .model, HF tokenizer.json). */
   tokenizer: z.string().min(1),
   /** Last fraction of documents held out for validation. */

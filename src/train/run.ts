@@ -8,7 +8,7 @@ import type { Backend } from '../engine/backend.js';
 import { profileBackend, profileScalars, type ProfileReport } from '../engine/profile-backend.js';
 import { alwaysOne, resolveSchedule } from '../distill/index.js';
 import { defaultShardCacheDir, loadCorpusShards, loadTokenizer, type Tokenizer } from '../data/index.js';
-import { loadPairCorpus, type PairCorpus } from '../data/pairs.js';
+import { loadPairData, type PairCorpus } from '../data/pairs.js';
 import type { TokenStream } from '../data/batcher.js';
 import { createEvalScratch, evaluateTeacher } from '../eval/distill-eval.js';
 import { sampleTexts } from '../eval/samples.js';
@@ -71,13 +71,13 @@ export function isBaseline(recipe: Recipe): boolean {
   return recipe.teacher.kind === 'none' || alwaysOne(resolveSchedule(recipe.loss.alpha, recipe.train.steps));
 }
 
-/** The run's token streams; with data.format pairs also the pairs (their streams: the pairs
+/** The run's token streams; with data.format pairs or chat also the pairs (their streams: the pairs
  *  concatenated, which validation scores whole, prompts included). */
 function loadRunData(recipe: Recipe, tok: Tokenizer, source: string): { corpus: { train: { tokens: TokenStream }; val: { tokens: TokenStream } }; pairs: PairCorpus | null } {
   const d = recipe.data;
-  if (d.format === 'pairs') {
-    if (recipe.teacher.kind === 'store') throw new RunError(`${source}: key 'teacher.kind': a store teacher replays rows of a token stream; data.format pairs trains on padded pair rows it does not hold. Use a checkpoint, onnx, llama-cpp or http teacher`);
-    const pairs = loadPairCorpus(d.path, tok, { prompt: d.promptField, response: d.responseField }, d.validFraction);
+  if (d.format === 'pairs' || d.format === 'chat') {
+    if (recipe.teacher.kind === 'store') throw new RunError(`${source}: key 'teacher.kind': a store teacher replays rows of a token stream; data.format ${d.format} trains on padded pair rows it does not hold. Use a checkpoint, onnx, llama-cpp or http teacher`);
+    const pairs = loadPairData({ ...d, format: d.format }, tok);
     return { corpus: { train: { tokens: pairs.train.tokens }, val: { tokens: pairs.val.tokens } }, pairs };
   }
   const corpus = loadCorpusShards(d.path, tok, { cacheDir: d.cacheDir ?? defaultShardCacheDir(), format: d.format, field: d.field, valFraction: d.validFraction });
