@@ -1,7 +1,8 @@
 // End to end: `distill serve stories260K.bin` as the http teacher of a short KD run gives the
 // losses the same checkpoint teacher gives in-process with the same top-k truncation
-// (loss.teacher.topK = teacher.topK = 8), step for step; and a run may not ask an http teacher
-// for processing that needs dense logits.
+// (loss.teacher.topK = teacher.topK = 8), step for step — plain KD, on-policy batches (the
+// student's samples scored over http) and seqKd (the continuations generated over http); and a run
+// may not ask an http teacher for processing that needs dense logits.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -42,6 +43,20 @@ test('KD from distill serve over http gives the checkpoint teacher\'s losses at 
     // sparse rows of log-probs through JSON (f64) vs made in-process from f32 logits: same ids, values to ~1e-7
     assert.ok(Math.abs(h.kd - l.kd) <= 1e-5 * Math.max(1, l.kd), `step ${i} kd: ${h.kd} vs ${l.kd}`);
     assert.ok(Math.abs(h.loss - l.loss) <= 1e-5 * Math.max(1, l.loss), `step ${i} loss: ${h.loss} vs ${l.loss}`);
+  }
+});
+
+test('on-policy batches scored over http (prompt_logprobs) and seqKd continuations generated over http equal the checkpoint teacher\'s', async () => {
+  for (const onPolicy of ['{lambda: 1, maxNewTokens: 12, promptTokens: 8}', '{lambda: 1, maxNewTokens: 12, promptTokens: 8, seqKd: true}']) {
+    const loss = (extra: string) => `loss: {kd: {kind: reverse-kl}, onPolicy: ${onPolicy}${extra}}`;
+    const local = await runRecipeFile({ recipePath: recipe('op-local', `{kind: checkpoint, path: ${STORIES}}`, loss(', teacher: {topK: 8}')), overwrite: true });
+    const http = await runRecipeFile({ recipePath: recipe('op-http', `{kind: http, url: ${server.url}, model: stories260K.bin, topK: 8}`, loss('')), overwrite: true });
+    assert.equal(http.loop.history.length, 5);
+    for (const [i, h] of http.loop.history.entries()) {
+      const l = local.loop.history[i];
+      assert.ok(h.kd > 0, `${onPolicy} step ${i}: kd ${h.kd}`);
+      assert.ok(Math.abs(h.loss - l.loss) <= 1e-5 * Math.max(1, l.loss), `${onPolicy} step ${i} loss: ${h.loss} vs ${l.loss}`);
+    }
   }
 });
 

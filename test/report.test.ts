@@ -73,7 +73,8 @@ test('report: curves, eval table, KD-vs-baseline, samples, self-contained', () =
   try {
     const dirs = [
       makeRun(root, { name: 'kd-s1', kind: 'kd', seed: 1, finalVal: 2.3, eval: { student: { valLoss: 2.3, ppl: 9.9742, klToTeacher: 0.4321, top1Agreement: 0.615, params: 1_234_567, tokensPerSec: 5400, exportBytes: { F32: 4_938_268, Q8_0: 1_311_744, Q4_0: 694_528 } }, teacher },
-        samples: [{ step: 50, tag: 'samples/0', text: 'old' }, { step: 100, tag: 'samples/0', text: 'Once upon a <time> & place' }] }),
+        samples: [{ step: 50, tag: 'samples/0', text: 'old' }, { step: 100, tag: 'samples/0', text: 'Once upon a <time> & place' },
+          { step: 100, tag: 'samples/1', text: 'Tom ran' }, { step: 100, tag: 'teacher-samples/1', text: 'Tom ran home.' }] }),
       makeRun(root, { name: 'base-s1', kind: 'baseline', seed: 1, finalVal: 2.4, eval: { student: { valLoss: 2.4, params: 1_234_567 }, teacher } }),
       makeRun(root, { name: 'kd-s2', kind: 'kd', seed: 2, finalVal: 2.35, eval: { student: { valLoss: 2.35 } } }),
       makeRun(root, { name: 'base-s2', kind: 'baseline', seed: 2, finalVal: 2.41 }),
@@ -115,6 +116,10 @@ test('report: curves, eval table, KD-vs-baseline, samples, self-contained', () =
     // Samples: newest step only, escaped.
     assert.match(html, /kd-s1 — step 100/);
     assert.ok(html.includes('<pre>Once upon a &lt;time&gt; &amp; place</pre>'));
+    // The teacher's sample of the same prompt sits beside the student's (prompt 1 only has one).
+    assert.ok(html.includes('<tr><td><pre>Tom ran</pre></td><td><pre>Tom ran home.</pre></td></tr>'));
+    assert.equal((html.match(/<table class="samples">/g) ?? []).length, 1);
+    assert.ok(!html.includes('teacher-samples/1</p>'), 'a teacher sample is not listed as a sample of its own');
     assert.ok(!html.includes('<pre>old</pre>'));
     assert.ok(html.includes('# distill train recipes/x.yaml'));
 

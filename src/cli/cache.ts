@@ -81,6 +81,7 @@ export function registerCache(program: Command): void {
       if (!tokPath || !dataPath) throw new CliUsageError('pass --tokenizer and --data, or a --recipe that names them');
       const context = f.context ?? recipe?.train.seqLen ?? DEFAULT_CONTEXT;
       const be = selectBackend(f.backend ?? (recipe && recipe.backend !== 'auto' ? recipe.backend : undefined), recipe?.threads);
+      if (recipe?.data.format === 'pairs' || recipe?.data.format === 'chat') throw new CliUsageError(`${f.recipe}: data.format ${recipe.data.format} trains on padded pair rows, which a store (made over a token stream) does not hold; use a teacher that scores any text (checkpoint, onnx, llama-cpp, http) for pairs`);
       const tok = loadTokenizer(tokPath);
       const corpus = loadCorpusShards(dataPath, tok, {
         cacheDir: recipe?.data.cacheDir ?? defaultShardCacheDir(), format: recipe?.data.format, field: recipe?.data.field, valFraction: recipe?.data.validFraction,

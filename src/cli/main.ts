@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { doctorReport, packageVersion } from './doctor.js';
 import { registerGenerate } from './generate.js';
+import { registerGenerateData } from './generate-data.js';
 import { registerEval } from './eval.js';
 import { registerInspect } from './inspect.js';
 import { registerReport, registerRun } from './run.js';
@@ -27,6 +28,7 @@ program
   });
 
 registerGenerate(program);
+registerGenerateData(program);
 registerEval(program);
 registerInspect(program);
 registerRun(program, version);

@@ -23,6 +23,10 @@ export class RandomWindowBatcher {
   private readonly rng: Rng;
   /** Stream position of each row's first token in the batch last returned by next() (B). */
   readonly offsets: Int32Array;
+  /** Every target of a plain window is scored (the WindowSource of pair-batcher.ts). */
+  readonly scored = null;
+  /** Plain windows have no prompts. */
+  readonly promptLens = null;
   constructor(private readonly tokens: TokenStream, readonly B: number, readonly T: number, seed: number, what = 'training split') {
     checkShape(tokens, B, T, what);
     this.rng = new Rng(seed);

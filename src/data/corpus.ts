@@ -54,9 +54,10 @@ export function splitParagraphs(text: string): string[] {
   return text.replace(/\r\n/g, '\n').split(/\n{2,}/).map((p) => p.trim()).filter((p) => p.length > 0);
 }
 
-/** JSONL documents: the string `field` of every non-empty line, verbatim. Errors name file and line. */
-export function parseJsonl(path: string, text: string, field: string): string[] {
-  const docs: string[] = [];
+/** The JSON object of every non-empty line with its 1-based line number; a line that is not one
+ *  is a DataError naming it (`expected` says what the object should hold). */
+export function jsonlObjects(path: string, text: string, expected: string): { line: number; rec: Record<string, unknown> }[] {
+  const out: { line: number; rec: Record<string, unknown> }[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
@@ -67,8 +68,18 @@ export function parseJsonl(path: string, text: string, field: string): string[] 
     } catch (e) {
       throw new DataError(path, `not valid JSON: ${(e as Error).message}`, i + 1);
     }
-    if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) throw new DataError(path, `expected a JSON object with a "${field}" field`, i + 1);
-    const v = (rec as Record<string, unknown>)[field];
+    if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) throw new DataError(path, `expected a JSON object with ${expected}`, i + 1);
+    out.push({ line: i + 1, rec: rec as Record<string, unknown> });
+  }
+  return out;
+}
+
+/** JSONL documents: the string `field` of every non-empty line, verbatim. Errors name file and line. */
+export function parseJsonl(path: string, text: string, field: string): string[] {
+  const docs: string[] = [];
+  for (const { line, rec } of jsonlObjects(path, text, `a "${field}" field`)) {
+    const i = line - 1;
+    const v = rec[field];
     if (v === undefined) throw new DataError(path, `no "${field}" field (fields: ${Object.keys(rec).slice(0, 8).join(', ') || 'none'}); pass the right field name`, i + 1);
     if (typeof v !== 'string') throw new DataError(path, `field "${field}" is a ${typeof v}, expected a string`, i + 1);
     docs.push(v);

@@ -44,11 +44,20 @@ function scheduleIn(lo: number, hi: number, loOpen: boolean): z.ZodType<Schedule
 }
 
 export const Data = z.strictObject({
-  /** Corpus file: paragraphs separated by blank lines (text) or one JSON object per line (jsonl). */
+  /** Corpus file: paragraphs separated by blank lines (text), one JSON object per line (jsonl),
+   *  one {prompt, response} object per line (pairs: loss on the response tokens only), or one
+   *  {messages: [...]} conversation per line (chat: rendered with the chat template, loss on the
+   *  last, assistant message). */
   path: z.string().min(1),
-  format: z.enum(['text', 'jsonl']).default('text'), // text is what ../shared/data holds
+  format: z.enum(['text', 'jsonl', 'pairs', 'chat']).default('text'), // text is what ../shared/data holds
   /** JSONL field holding the document text. */
   field: z.string().default('text'), // the common name in HF datasets exports
+  /** pairs: the fields holding the prompt and the response. */
+  promptField: z.string().min(1).default('prompt'), // what `distill generate-data` writes
+  responseField: z.string().min(1).default('response'), // what `distill generate-data` writes
+  /** chat: the tokenizer_config.json whose chat_template renders the conversations (default: the
+   *  one beside data.tokenizer, or in its folder). */
+  chatTemplate: z.string().min(1).optional(),
   /** Tokenizer file (llama2.c .bin, SentencePiece .model, HF tokenizer.json). */
   tokenizer: z.string().min(1),
   /** Last fraction of documents held out for validation. */
@@ -134,6 +143,16 @@ export const TeacherProcessing = z.strictObject({
   tail: z.enum(namesOf(TAIL_MODES)).default('bucket'), // keeps dropped mass honest
 });
 
+/** On-policy distillation (GKD): a λ share of micro-batches are prompts from the data continued by
+ *  the student (seqKd: by the teacher), scored by the teacher, loss on the continuation only. */
+export const OnPolicy = z.strictObject({
+  lambda: frac.default(0.5), // GKD's (and TRL GKDTrainer's) default share of student-generated batches
+  maxNewTokens: posInt.default(64), // a few sentences of a story; capped by train.seqLen
+  temperature: z.number().min(0).default(1), // the student's own distribution, unsharpened (TRL's GKDConfig uses 0.9)
+  promptTokens: posInt.default(16), // plain text: the first 16 tokens of a window (about a sentence's start); pairs use their prompt
+  seqKd: z.boolean().default(false), // true: teacher-generated continuations (sequence-level KD)
+});
+
 export const Loss = z.strictObject({
   /** Weight of hard-label CE: L = α·CE + (1−α)·KD. */
   alpha: scheduleIn(0, 1, false).default(0.5), // 0.5: the reference runs of the issue (and Hinton et al.)
@@ -142,6 +161,7 @@ export const Loss = z.strictObject({
   scaleT2: z.boolean().default(true), // keeps KD gradients comparable across T (Hinton et al.)
   teacher: TeacherProcessing.default({ labelSmoothing: 0, topP: 1, tail: 'bucket' }),
   ignoreIndex: z.number().int().default(DEFAULT_IGNORE_INDEX), // -1: never a real token id
+  onPolicy: OnPolicy.optional(), // off: every batch is a window of the data
 });
 
 export const LrSchedule = z.discriminatedUnion('kind', [

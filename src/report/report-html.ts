@@ -28,6 +28,7 @@ svg text{font:11px system-ui,sans-serif;fill:#333}svg .title{font-size:13px;font
 svg .label{font-size:12px;fill:#555}svg .nodata{fill:#999;font-size:13px}
 table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #ddd;padding:4px 10px;text-align:right}
 th{background:#f5f5f5}td:first-child,th:first-child{text-align:left}
+table.samples{width:100%;table-layout:fixed}table.samples td{text-align:left;vertical-align:top}table.samples pre{margin:0;white-space:pre-wrap}
 .better{color:#0a7a2f}.worse{color:#b3261e}.warn{color:#8a5a00;font-size:12px}
 pre{background:#f7f7f7;border:1px solid #e4e4e4;padding:8px;white-space:pre-wrap;word-break:break-word;max-height:320px;overflow:auto}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:middle}
@@ -187,6 +188,9 @@ function comparisonSection(runs: RunData[]): string {
   return ['<h2>KD vs baseline (paired by seed, final val loss)</h2>', ...cs.map(comparisonBlock)].join('\n');
 }
 
+/** Tag prefix of the teacher's samples (src/train/run.ts), shown beside the student's. */
+const TEACHER_TAG = 'teacher-samples/';
+
 function samplesSection(runs: RunData[], o: ReportHtmlOptions): string {
   const parts = ['<h2>Sample generations</h2>'];
   let any = false;
@@ -194,10 +198,16 @@ function samplesSection(runs: RunData[], o: ReportHtmlOptions): string {
     if (r.samples.length === 0) continue;
     any = true;
     const last = Math.max(...r.samples.map((s) => s.step));
-    const shown = r.samples.filter((s) => s.step === last).slice(0, o.samplesPerRun ?? 6);
+    const atLast = r.samples.filter((s) => s.step === last);
+    // The teacher's continuations of the same prompts (tag teacher-samples/i beside samples/i).
+    const teacherOf = new Map(atLast.filter((s) => s.tag.startsWith(TEACHER_TAG)).map((s) => [s.tag.slice(TEACHER_TAG.length), s.text]));
+    const shown = atLast.filter((s) => !s.tag.startsWith(TEACHER_TAG)).slice(0, o.samplesPerRun ?? 6);
     parts.push(`<h3>${esc(r.name)} — step ${last}</h3>`);
     for (const s of shown) {
-      parts.push(`<p class="meta">${esc(s.tag)}${s.prompt !== undefined ? ` — prompt: ${esc(s.prompt)}` : ''}</p><pre>${esc(s.text)}</pre>`);
+      const meta = `<p class="meta">${esc(s.tag)}${s.prompt !== undefined ? ` — prompt: ${esc(s.prompt)}` : ''}</p>`;
+      const t = teacherOf.get(s.tag.slice(s.tag.lastIndexOf('/') + 1));
+      parts.push(t === undefined ? `${meta}<pre>${esc(s.text)}</pre>`
+        : `${meta}<table class="samples"><tr><th>student</th><th>teacher, same prompt</th></tr><tr><td><pre>${esc(s.text)}</pre></td><td><pre>${esc(t)}</pre></td></tr></table>`);
     }
   }
   if (!any) parts.push('<p>No samples.jsonl in any run.</p>');

@@ -4,6 +4,8 @@
 // It does not parse recipes or set up files (run.ts does).
 import type { Backend } from '../engine/backend.js';
 import { RandomWindowBatcher, type TokenStream } from '../data/batcher.js';
+import { PairBatcher, type WindowSource } from '../data/pair-batcher.js';
+import type { TokenizedPairs } from '../data/pairs.js';
 import { resolveSchedule, scheduleValue } from '../distill/index.js';
 import { createEvalScratch, evaluateStudent, type DistillEvalResult } from '../eval/distill-eval.js';
 import { createActivations, zeroGradsInPlace, type Model } from '../model/index.js';
@@ -15,6 +17,7 @@ import { learningRate } from './lr-schedule.js';
 import { AdamW } from './optimizer.js';
 import { RunError } from './errors.js';
 import { MicroStep } from './micro-step.js';
+import { isGeneratedDraw, type OnPolicyGenerator } from './on-policy.js';
 import { loadLatestTrainState, listCheckpoints, saveTrainState, type TrainState } from './train-state.js';
 
 export interface LoopInputs {
@@ -26,6 +29,11 @@ export interface LoopInputs {
   /** Whether the loss uses the teacher (false for a baseline: run.ts isBaseline). */
   useTeacher: boolean;
   train: TokenStream;
+  /** data.format pairs: training rows are these pairs (padded with `pad`), loss on responses only. */
+  pairs?: { train: TokenizedPairs; pad: number };
+  /** loss.onPolicy with λ > 0: makes the generated micro-batches (the student's own samples, or
+   *  the teacher's with seqKd). */
+  onPolicy?: OnPolicyGenerator;
   val: TokenStream;
   runDir: string;
   monitor: Monitor;
@@ -64,7 +72,7 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
   const evalActs = createActivations(student.config, Bm, T, { training: false, allLogits: true });
   const evalScratch = createEvalScratch(Bm, T);
   const opt = new AdamW(student.layout, { beta1: tr.beta1, beta2: tr.beta2, eps: tr.eps, weightDecay: tr.weightDecay });
-  const batcher = new RandomWindowBatcher(inp.train, Bm, T, recipe.seed);
+  const batcher: WindowSource = inp.pairs ? new PairBatcher(inp.pairs.train, Bm, T, recipe.seed, inp.pairs.pad) : new RandomWindowBatcher(inp.train, Bm, T, recipe.seed);
 
   let state: TrainState = { step: 0, draws: 0, tokens: 0 };
   if (inp.resume) {
@@ -76,7 +84,8 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
     }
   }
 
-  const timings: Record<string, number> = { optimizer: 0, eval: 0 };
+  const timings: Record<string, number> = { optimizer: 0, eval: 0, ...(inp.onPolicy ? { generate: 0 } : {}) };
+  const gen = inp.onPolicy ?? null;
   const allTimings = () => ({ ...micro.timings, ...timings });
   const clock = () => performance.now() / 1000;
   const history: StepRecord[] = [];
@@ -93,6 +102,7 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
     monitor.scalars(step, s);
   };
 
+  let generated = 0; // generated micro-batches in this process
   const runStart = clock();
   const tokensAtStart = state.tokens;
   let window = { t: clock(), tokens: 0, loss: 0, ce: 0, kd: 0, n: 0 };
@@ -104,9 +114,22 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
     zeroGradsInPlace(student);
     let loss = 0, ce = 0, kd = 0;
     for (let m = 0; m < tr.gradAccum; m++) {
-      micro.setWindows(batcher.next(), batcher.offsets);
-      state.draws++;
-      const r = await micro.run(alpha, temperature, 1 / tr.gradAccum);
+      const windows = batcher.next();
+      const draw = state.draws++;
+      let a = alpha;
+      if (gen && isGeneratedDraw(gen.settings, recipe.seed, draw)) {
+        // The student's own continuation is no label: on-policy batches are pure divergence (α 0);
+        // a teacher's (seqKd) is, so those keep the recipe's α.
+        const t0 = clock();
+        const g = await gen.generateBatch(windows, draw, batcher.promptLens);
+        timings.generate += clock() - t0;
+        micro.setWindows(g.windows, batcher.offsets, g.scored);
+        if (!gen.settings.seqKd) a = 0;
+        generated++;
+      } else {
+        micro.setWindows(windows, batcher.offsets, batcher.scored);
+      }
+      const r = await micro.run(a, temperature, 1 / tr.gradAccum);
       loss += r.loss; ce += r.ce; kd += r.kd;
     }
     loss /= tr.gradAccum; ce /= tr.gradAccum; kd /= tr.gradAccum;
@@ -140,6 +163,7 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
       };
       if (useTeacher) scalars['train/kd_loss'] = window.kd / window.n;
       if (tr.nonFinite === 'skip') scalars['train/skipped_steps'] = skipped;
+      if (gen) scalars['train/generated_batches'] = generated;
       for (const [k, v] of Object.entries(allTimings())) scalars[`time/${k}_s`] = v;
       monitor.scalars(state.step, scalars);
       window = { t: clock(), tokens: 0, loss: 0, ce: 0, kd: 0, n: 0 };

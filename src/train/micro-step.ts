@@ -76,11 +76,13 @@ export class MicroStep {
   }
 
   /** Splits B windows of T+1 ids (row-major) into inputs and next-token targets; offsets (B)
-   *  are the windows' stream positions (0s when the source has none, e.g. benchmarks). */
-  setWindows(windows: Int32Array, offsets?: Int32Array): void {
+   *  are the windows' stream positions (0s when the source has none, e.g. benchmarks). scored
+   *  (B*T): targets where it is 0 become the ignore index (a pair's prompt: no CE, no KD). */
+  setWindows(windows: Int32Array, offsets?: Int32Array, scored?: Uint8Array | null): void {
     const { B, T } = this;
     if (offsets) this.offsets.set(offsets.subarray(0, B)); else this.offsets.fill(0);
     splitWindows(this.inputs, this.targets, windows, B, T);
+    if (scored) for (let i = 0; i < B * T; i++) if (scored[i] === 0) this.targets[i] = this.lossCfg.ignoreIndex;
   }
 
   /**

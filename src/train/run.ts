@@ -7,7 +7,9 @@ import { selectBackend } from '../engine/select.js';
 import type { Backend } from '../engine/backend.js';
 import { profileBackend, profileScalars, type ProfileReport } from '../engine/profile-backend.js';
 import { alwaysOne, resolveSchedule } from '../distill/index.js';
-import { defaultShardCacheDir, loadCorpusShards, loadTokenizer } from '../data/index.js';
+import { defaultShardCacheDir, loadCorpusShards, loadTokenizer, type Tokenizer } from '../data/index.js';
+import { loadPairData, type PairCorpus } from '../data/pairs.js';
+import type { TokenStream } from '../data/batcher.js';
 import { createEvalScratch, evaluateTeacher } from '../eval/distill-eval.js';
 import { sampleTexts } from '../eval/samples.js';
 import { Monitor } from '../monitor/monitor.js';
@@ -19,6 +21,9 @@ import { runTrainingLoop, type LoopResult } from './loop.js';
 import { checkRunFolder, openRunFolder, writeRunJson, writeRunStart } from './run-folder.js';
 import { listCheckpoints } from './train-state.js';
 import { createStudent } from './student-init.js';
+import { OnPolicyGenerator } from './on-policy.js';
+import type { Model } from '../model/index.js';
+import type { Teacher } from '../teacher/teacher.js';
 
 /** The GGUF types whose export size eval.json records. */
 const EXPORT_SIZE_TYPES: GgufWriteType[] = ['F32', 'F16', 'Q8_0', 'Q4_0', 'Q4_K'];
@@ -62,7 +67,32 @@ export interface RunSummary {
 /** A baseline trains on hard labels only: no teacher, or α = 1 at every step (the teacher then
  *  still scores the student at evaluation). The one place this is decided. */
 export function isBaseline(recipe: Recipe): boolean {
+  const op = recipe.loss.onPolicy;
+  if (op && op.lambda > 0 && !op.seqKd && recipe.teacher.kind !== 'none') return false; // on-policy batches are pure KD
   return recipe.teacher.kind === 'none' || alwaysOne(resolveSchedule(recipe.loss.alpha, recipe.train.steps));
+}
+
+/** The run's token streams; with data.format pairs or chat also the pairs (their streams: the pairs
+ *  concatenated, which validation scores whole, prompts included). */
+function loadRunData(recipe: Recipe, tok: Tokenizer, source: string): { corpus: { train: { tokens: TokenStream }; val: { tokens: TokenStream } }; pairs: PairCorpus | null } {
+  const d = recipe.data;
+  if (d.format === 'pairs' || d.format === 'chat') {
+    if (recipe.teacher.kind === 'store') throw new RunError(`${source}: key 'teacher.kind': a store teacher replays rows of a token stream; data.format ${d.format} trains on padded pair rows it does not hold. Use a checkpoint, onnx, llama-cpp or http teacher`);
+    const pairs = loadPairData({ ...d, format: d.format }, tok);
+    return { corpus: { train: { tokens: pairs.train.tokens }, val: { tokens: pairs.val.tokens } }, pairs };
+  }
+  const corpus = loadCorpusShards(d.path, tok, { cacheDir: d.cacheDir ?? defaultShardCacheDir(), format: d.format, field: d.field, valFraction: d.validFraction });
+  return { corpus, pairs: null };
+}
+
+/** loss.onPolicy's generator, or undefined when it is off (absent or λ = 0: the plain run). */
+function onPolicyGenerator(recipe: Recipe, be: Backend, student: Model, teacher: Teacher | null, tok: Tokenizer, source: string): OnPolicyGenerator | undefined {
+  const op = recipe.loss.onPolicy;
+  if (!op || op.lambda === 0) return undefined;
+  // A continuation stops at EOS or BOS (the next document), as `distill generate` does.
+  const stopIds = [tok.eosId, tok.bosId].filter((x): x is number => x !== null);
+  const Bm = recipe.train.batchSize / recipe.train.gradAccum;
+  return new OnPolicyGenerator(be, student, teacher, op, Bm, recipe.train.seqLen, recipe.seed, stopIds, tok.eosId ?? tok.bosId ?? 0, source);
 }
 
 export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
@@ -75,9 +105,7 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
   const prof = opts.profile ? profileBackend(plainBe) : null;
   const be: Backend = prof ?? plainBe;
   const tok = loadTokenizer(recipe.data.tokenizer);
-  const corpus = loadCorpusShards(recipe.data.path, tok, {
-    cacheDir: recipe.data.cacheDir ?? defaultShardCacheDir(), format: recipe.data.format, field: recipe.data.field, valFraction: recipe.data.validFraction,
-  });
+  const { corpus, pairs } = loadRunData(recipe, tok, source);
   const T = recipe.train.seqLen, Bm = recipe.train.batchSize / recipe.train.gradAccum;
   const teacher = await openTeacher(recipe.teacher, {
     be, tokenizer: tok, batch: Bm, seqLen: T, corpus: { train: corpus.train.tokens, val: corpus.val.tokens },
@@ -105,6 +133,8 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
     prof?.resetProfile();
     const loop = await runTrainingLoop({
       be, recipe, student, teacher, useTeacher: kind === 'kd', train: corpus.train.tokens, val: corpus.val.tokens, runDir, monitor,
+      pairs: pairs ? { train: pairs.train, pad: tok.eosId ?? tok.bosId ?? 0 } : undefined,
+      onPolicy: onPolicyGenerator(recipe, be, student, teacher, tok, source),
       resume: opts.resume ?? false, stopAfterStep: opts.stopAfterStep,
     });
     const profile = prof?.profile();
@@ -131,6 +161,12 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
       timings: loop.timings,
     });
     sampleTexts(be, student, tok, recipe.eval.samples, recipe.seed).forEach((text, i) => monitor.text(loop.state.step, `samples/${i}`, text));
+    // The teacher's continuations of the same prompts, same settings, for the report to set beside
+    // them (a teacher run here whose ids are all the tokenizer's: no padded head to sample from).
+    const tm = teacher?.localModel;
+    if (tm && tm.config.vocabSize === tok.vocabSize) {
+      sampleTexts(be, tm, tok, recipe.eval.samples, recipe.seed).forEach((text, i) => monitor.text(loop.state.step, `teacher-samples/${i}`, text));
+    }
     monitor.scalars(loop.state.step, { 'eval/val_loss': fe.valLoss });
     monitor.close();
     return {
