@@ -11,6 +11,7 @@
 #include "binding-checks.h"
 #include "napi-args.h"
 #include "ops.h"
+#include "sample.h"
 
 namespace distill {
 namespace {
@@ -303,6 +304,26 @@ void TopkForward(const Info& info) {
   ops().topkForward(values.data, indices.data, inp.data, N, V, k);
 }
 
+// sampleRows(out, logits, N, V, temperature, topK, topP, uniforms)
+void SampleRows(const Info& info) {
+  const char* op = "sampleRows";
+  I32Arg out = i32Arg(info, 0, "out");
+  F32Arg logits = f32Arg(info, 1, "logits");
+  int N = intArg(info, 2, "N"), V = intArg(info, 3, "V");
+  double temperature = numArg(info, 4, "temperature");
+  int topK = intArg(info, 5, "topK");
+  double topP = numArg(info, 6, "topP");
+  void* u = nullptr;
+  size_t uLen = 0;
+  if (!typedArrayOf(info, 7, napi_float64_array, &u, &uLen)) throw Napi::TypeError::New(info.Env(), "argument 'uniforms' must be a Float64Array");
+  if (V == 0) rangeError(info, std::string(op) + ": V must be at least 1");
+  if (!(topP > 0 && topP <= 1)) rangeError(info, std::string(op) + ": topP must be in (0, 1], got " + std::to_string(topP));
+  need(info, op, "out", out.length, static_cast<size_t>(N), "N");
+  need(info, op, "logits", logits.length, mul(N, V), "N*V");
+  need(info, op, "uniforms", uLen, static_cast<size_t>(N), "N");
+  sampleRows(out.data, logits.data, N, V, temperature, topK, topP, static_cast<const double*>(u));
+}
+
 // topkBackward(dInp, dValues, indices, N, V, k)
 void TopkBackward(const Info& info) {
   const char* op = "topkBackward";
@@ -355,6 +376,7 @@ void registerOps(Napi::Env env, Napi::Object exports) {
   add("adamwStep", AdamwStep);
   add("topkForward", TopkForward);
   add("topkBackward", TopkBackward);
+  add("sampleRows", SampleRows);
   registerLosses(env, exports);
   exports.Set("scratchInfo", Napi::Function::New(env, ScratchInfo, "scratchInfo"));
 }

@@ -140,6 +140,16 @@ export interface Backend extends BackendInfo {
   /** dInp (N,V) overwritten: zeros except dInp[i, indices[i,j]] = dValues[i,j]. */
   topkBackward(dInp: F32, dValues: F32, indices: I32, N: number, V: number, k: number): void;
 
+  // ---------------------------------------------------------------- sampling
+  /**
+   * The next token of each row of logits (N,V) -> out (N): temperature ≤ 0 = argmax (ties: lower
+   * index); else a float64 softmax at the temperature over the candidates — all V in index order,
+   * or by logit descending (ties: lower index) when cut to the top k (0 = all) and then to the
+   * shortest prefix whose mass reaches topP (1 = all) — and the first candidate whose cumulative
+   * mass exceeds uniforms[i] · total.
+   */
+  sampleRows(out: I32, logits: F32, N: number, V: number, temperature: number, topK: number, topP: number, uniforms: Float64Array): void;
+
   // ---------------------------------------------------------------- bf16 weights (frozen teachers)
   /**
    * A frozen weight w (N,K) rounded to bf16 (round to nearest even, as torch's .bfloat16()) and

@@ -1,6 +1,6 @@
 // Picks the next token from one row of logits: greedy (temperature 0), or sampling with
-// temperature, top-k and top-p (nucleus) from a seeded Rng. Scratch is sized once per vocabulary.
-// It does not run the model (generate.ts) and never changes the logits it reads.
+// temperature, top-k and top-p (nucleus), one uniform draw from a seeded Rng; the arithmetic over
+// the vocabulary is the engine's (Backend.sampleRows). It does not run the model (generate.ts).
 
 import type { Backend } from '../engine/backend.js';
 import type { Rng } from '../engine/rng.js';
@@ -17,13 +17,13 @@ export interface SamplingOptions {
 
 export interface SamplerScratch {
   V: number;
-  values: Float32Array;
-  indices: Int32Array;
-  probs: Float64Array;
+  /** One row's id and uniform draw, for Backend.sampleRows. */
+  out: Int32Array;
+  uniform: Float64Array;
 }
 
 export function createSamplerScratch(V: number): SamplerScratch {
-  return { V, values: new Float32Array(V), indices: new Int32Array(V), probs: new Float64Array(V) };
+  return { V, out: new Int32Array(1), uniform: new Float64Array(1) };
 }
 
 /** Throws a ModelError naming the option when a value cannot be used. */
@@ -40,43 +40,12 @@ export function argmax(row: Float32Array): number {
   return best;
 }
 
-/** The next token id for logits `row` (V). Consumes one rng draw unless greedy. */
+/** The next token id for logits `row` (V), by the engine's sampleRows. Consumes one rng draw unless greedy. */
 export function sampleToken(be: Backend, row: Float32Array, o: SamplingOptions, rng: Rng, s: SamplerScratch): number {
   const V = row.length;
   if (V !== s.V) throw new ModelError(`sampleToken: logits row has ${V} entries, scratch was made for ${s.V}`);
   const temperature = o.temperature ?? 1;
-  const topK = o.topK ?? 0;
-  const topP = o.topP ?? 1;
-  if (temperature <= 0) return argmax(row);
-
-  // Candidates, sorted by logit descending when a cut needs the order.
-  let n: number;
-  if (topK > 0 && topK < V) {
-    n = topK;
-    be.topkForward(s.values.subarray(0, n), s.indices.subarray(0, n), row, 1, V, n);
-  } else {
-    n = V;
-    for (let i = 0; i < V; i++) s.indices[i] = i;
-    if (topP < 1) s.indices.sort((a, b) => (row[b] - row[a]) || (a - b));
-    for (let i = 0; i < V; i++) s.values[i] = row[s.indices[i]];
-  }
-  let max = -Infinity;
-  for (let i = 0; i < n; i++) if (s.values[i] > max) max = s.values[i];
-  let sum = 0;
-  for (let i = 0; i < n; i++) { const e = Math.exp((s.values[i] - max) / temperature); s.probs[i] = e; sum += e; }
-  if (topP < 1) {
-    // Keep the shortest prefix (in descending order) whose probability reaches topP.
-    let cum = 0, keep = 0;
-    while (keep < n) { cum += s.probs[keep] / sum; keep++; if (cum >= topP) break; }
-    n = keep;
-    sum = 0;
-    for (let i = 0; i < n; i++) sum += s.probs[i];
-  }
-  const r = rng.nextFloat() * sum;
-  let acc = 0;
-  for (let i = 0; i < n; i++) {
-    acc += s.probs[i];
-    if (r < acc) return s.indices[i];
-  }
-  return s.indices[n - 1]; // rounding: r landed at the very end
+  s.uniform[0] = temperature <= 0 ? 0 : rng.nextFloat();
+  be.sampleRows(s.out, row, 1, V, temperature, o.topK ?? 0, o.topP ?? 1, s.uniform);
+  return s.out[0];
 }

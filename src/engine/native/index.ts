@@ -41,6 +41,7 @@ export interface NativeAddon {
   crossEntropyBackward(dLogits: F32, dLosses: F32, logits: F32, lse: F32, targets: I32, N: number, V: number, ignoreIndex: number): void;
   adamwStep(params: F32, grads: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
   topkForward(values: F32, indices: I32, inp: F32, N: number, V: number, k: number): void;
+  sampleRows(out: I32, logits: F32, N: number, V: number, temperature: number, topK: number, topP: number, uniforms: Float64Array): void;
   topkBackward(dInp: F32, dValues: F32, indices: I32, N: number, V: number, k: number): void;
   /** One object: the Backend argument with kinds as codes (see wireTeacher, wireOptions). */
   headLossForwardBackward(args: object): HeadLossResult;
@@ -156,6 +157,7 @@ export function loadNativeBackend(): Backend | null {
     adamwStep: a.adamwStep,
     topkForward: a.topkForward,
     topkBackward: a.topkBackward,
+    sampleRows: a.sampleRows,
     kdForwardBackward: (args) => a.kdForwardBackward({
       ...args, teacher: wireTeacher('kdForwardBackward', args.teacher, bf16Layout, args.V), ...wireDivergence('kdForwardBackward', args.divergence),
     }),

@@ -10,6 +10,7 @@ import { geluBackward, geluForward, siluBackward, siluForward, swigluBackward, s
 import { crossEntropyBackward, crossEntropyForward } from './cross-entropy.js';
 import { adamwStep } from './adamw.js';
 import { topkBackward, topkForward } from './topk.js';
+import { sampleRows } from './sample.js';
 import { headLossForwardBackward } from './head-loss.js';
 import { kdForwardBackward } from './kd.js';
 import { gemmBf16, packBf16 } from './bf16.js';
@@ -30,6 +31,7 @@ export function createRefBackend(): Backend {
     crossEntropyForward, crossEntropyBackward,
     adamwStep,
     topkForward, topkBackward,
+    sampleRows,
     kdForwardBackward,
     headLossForwardBackward,
     packBf16, gemmBf16,
