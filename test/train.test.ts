@@ -88,7 +88,7 @@ test('an interrupted run resumed from its checkpoint reproduces the uninterrupte
   // A half-deleted older checkpoint (state.json alone) is not a checkpoint.
   mkdirSync(join(rest.runDir, 'checkpoints', 'step-000002'));
   writeFileSync(join(rest.runDir, 'checkpoints', 'step-000002', 'state.json'), '{}');
-  assert.deepEqual(listCheckpoints(rest.runDir), [6]);
+  assert.deepEqual(listCheckpoints(rest.runDir), [3, 6]); // the last two complete ones (keep 2)
 });
 
 test('an existing run folder is not overwritten without --overwrite or --resume', async () => {
@@ -170,4 +170,21 @@ test('a student too big for this machine is refused by name before the run folde
   const c = { family: 'llama', dim: 16, nLayers: 1, nHeads: 2, nKvHeads: 1, hiddenDim: 32, vocabSize: 512, maxSeqLen: 32, normEps: 1e-5, ropeTheta: 10000, ropeMode: 'interleaved', tiedEmbeddings: true, qkvBias: false } as const;
   assert.equal(trainingBytes(c, 4, 32).state, 16 * countParams(c));
   assert.throws(() => checkTrainingFits(c, 4, 32, 'r.yaml', 1000), /r\.yaml: key 'student'.* this machine has 0\.0 GiB/);
+});
+
+test('resume verifies checkpoints: a damaged newest one is set aside and training continues from the older, to the same result', async () => {
+  const full = await runRecipeFile({ recipePath: recipe('dmg-full') });
+  const run = await runRecipeFile({ recipePath: recipe('dmg') });
+  const ckDir = join(run.runDir, 'checkpoints');
+  assert.deepEqual(readdirSync(ckDir), ['step-000003', 'step-000006'], 'the last two are kept');
+  const f = join(ckDir, 'step-000006', 'model.safetensors');
+  const b = readFileSync(f);
+  b[b.length - 100] ^= 0x40;
+  writeFileSync(f, b);
+  mkdirSync(join(ckDir, 'step-000004.tmp')); // a save killed halfway, earlier
+  const rest = await runRecipeFile({ recipePath: recipe('dmg'), resume: true });
+  assert.deepEqual(rest.loop.history.map((h) => h.step), [4, 5, 6]);
+  assert.deepEqual(readdirSync(ckDir).sort(), ['step-000003', 'step-000006', 'step-000006.damaged']);
+  assert.deepEqual(loadCheckpoint(join(ckDir, 'step-000006', 'model.safetensors')).params, loadCheckpoint(join(full.runDir, 'checkpoints', 'step-000006', 'model.safetensors')).params);
+  assert.equal(rest.student.valLoss, full.student.valLoss);
 });

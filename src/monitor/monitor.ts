@@ -33,9 +33,6 @@ export interface MonitorOptions {
   now?: () => number;
   /** Host part of the tfevents file name. Default os.hostname(). */
   host?: string;
-  /** A resumed run: metrics.jsonl and samples.jsonl are cut back to this step (the checkpoint's)
-   *  first, torn last lines dropped, so the resumed logs equal an uninterrupted run's. */
-  resumeFromStep?: number;
 }
 
 /** At most this many losses on the progress line: more would wrap on an 80-column terminal. */
@@ -47,7 +44,7 @@ export class Monitor {
   readonly samplesPath: string;
   readonly tfeventsPath: string;
   private readonly events: TfEventsWriter;
-  private readonly metrics: MetricsLog;
+  private metrics: MetricsLog;
   private readonly progress: Progress | undefined;
   private readonly now: () => number;
   private readonly tokensPerStep: number | undefined;
@@ -69,9 +66,6 @@ export class Monitor {
       now: this.now,
     });
     this.tfeventsPath = this.events.path;
-    if (opts.resumeFromStep !== undefined) {
-      for (const p of [this.metricsPath, this.samplesPath]) truncateJsonLines(p, opts.resumeFromStep);
-    }
     this.metrics = new MetricsLog(this.metricsPath);
     if (opts.progress !== false) {
       this.progress = new Progress({
@@ -103,6 +97,17 @@ export class Monitor {
     for (const k of keys.slice(0, MAX_SHOWN)) shownValues[k.replace(/^train\//, '')] = this.shown.get(k)!;
     const tokens = values['train/tokens'] ?? (this.tokensPerStep !== undefined ? step * this.tokensPerStep : undefined);
     this.progress.update(step, { tokens, values: shownValues });
+  }
+
+  /** A resumed run: metrics.jsonl and samples.jsonl cut back to `step` (the checkpoint training
+   *  continues from), torn last lines dropped, so the resumed logs equal an uninterrupted run's. */
+  rewindTo(step: number): void {
+    this.checkOpen();
+    this.metrics.close();
+    truncateJsonLines(this.metricsPath, step);
+    this.metrics = new MetricsLog(this.metricsPath);
+    if (this.samplesFd >= 0) { closeSync(this.samplesFd); this.samplesFd = -1; }
+    truncateJsonLines(this.samplesPath, step);
   }
 
   /** Logs a text (e.g. a sample generation) to tfevents and samples.jsonl. */

@@ -77,11 +77,14 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
   let state: TrainState = { step: 0, draws: 0, tokens: 0 };
   if (inp.resume) {
     const restored = loadLatestTrainState(inp.runDir, student, opt);
+    for (const note of restored?.notes ?? []) monitor.log(note);
     if (restored) {
-      state = restored;
+      state = restored.state;
       for (let i = 0; i < state.draws; i++) batcher.next();
       monitor.log(`resumed from step ${state.step}`);
     }
+    // The logs go back to the step training continues from, so they equal an uninterrupted run's.
+    monitor.rewindTo(state.step);
   }
 
   const timings: Record<string, number> = { optimizer: 0, eval: 0, ...(inp.onPolicy ? { generate: 0 } : {}) };

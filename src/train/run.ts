@@ -19,7 +19,6 @@ import { openTeacher } from '../teacher/open-teacher.js';
 import { RunError } from './errors.js';
 import { runTrainingLoop, type LoopResult } from './loop.js';
 import { checkRunFolder, openRunFolder, writeRunJson, writeRunStart } from './run-folder.js';
-import { listCheckpoints } from './train-state.js';
 import { createStudent } from './student-init.js';
 import { OnPolicyGenerator } from './on-policy.js';
 import type { Model } from '../model/index.js';
@@ -124,10 +123,8 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
   const kind = isBaseline(recipe) ? 'baseline' : 'kd';
   writeRunStart(runDir, recipe, { source, be, version: opts.version ?? '0.0.0', kind, teacher: teacher?.description });
 
-  const resumeFrom = opts.resume ? listCheckpoints(runDir).at(-1) ?? 0 : undefined; // the step --resume continues from
   const monitor = new Monitor(runDir, {
     totalSteps: recipe.train.steps, tokensPerStep: recipe.train.batchSize * T, progress: recipe.monitor.progress, stream: opts.stream,
-    resumeFromStep: resumeFrom,
   });
   try {
     prof?.resetProfile();

@@ -4,6 +4,7 @@
 // a half checkpoint; older ones are removed only after the new one is in place.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32c } from '../io/crc32c.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { loadDistillCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import type { Model } from '../model/index.js';
@@ -27,8 +28,15 @@ export class TrainStateError extends Error {
 
 const stepDir = (runDir: string, step: number) => join(runDir, 'checkpoints', `step-${String(step).padStart(6, '0')}`);
 
-/** Writes a checkpoint atomically and keeps only the newest `keep`. Returns its folder. */
-export function saveTrainState(runDir: string, model: Model, opt: AdamW, state: TrainState, keep = 1): string {
+/** CRC-32C of the AdamW moments (m then v), as 8 hex digits. */
+function momentsChecksum(m: Float32Array, v: Float32Array): string {
+  const bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  return (crc32c(Buffer.concat([bytes(m), bytes(v)])) >>> 0).toString(16).padStart(8, '0');
+}
+
+/** Writes a checkpoint atomically and keeps only the newest `keep` (2 by default: the previous good
+ *  one survives until the new one is complete and verified on the next resume). Returns its folder. */
+export function saveTrainState(runDir: string, model: Model, opt: AdamW, state: TrainState, keep = 2): string {
   const final = stepDir(runDir, state.step);
   const tmp = `${final}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
@@ -37,10 +45,12 @@ export function saveTrainState(runDir: string, model: Model, opt: AdamW, state: 
   writeSafetensors(join(tmp, 'optimizer.safetensors'), [
     { name: 'm', shape: [opt.m.length], data: opt.m },
     { name: 'v', shape: [opt.v.length], data: opt.v },
-  ], { optimizer: 'adamw', step: String(opt.step) });
+  ], { optimizer: 'adamw', step: String(opt.step), crc32c: momentsChecksum(opt.m, opt.v) });
   writeFileSync(join(tmp, 'state.json'), JSON.stringify(state, null, 1) + '\n');
   rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);
+  // .tmp folders a killed save left behind are incomplete by construction: cleared once a save completes.
+  for (const n of readdirSync(join(runDir, 'checkpoints'))) if (/^step-\d{6}\.tmp$/.test(n)) rmSync(join(runDir, 'checkpoints', n), { recursive: true, force: true });
   const all = listCheckpoints(runDir);
   for (const old of all.slice(0, Math.max(0, all.length - keep))) rmSync(stepDir(runDir, old), { recursive: true, force: true });
   return final;
@@ -61,25 +71,53 @@ export function listCheckpoints(runDir: string): number[] {
     .sort((a, b) => a - b);
 }
 
-/** Restores the newest checkpoint into model and optimizer; returns its state, or null if none. */
-export function loadLatestTrainState(runDir: string, model: Model, opt: AdamW): TrainState | null {
-  const steps = listCheckpoints(runDir);
-  if (steps.length === 0) return null;
-  const dir = stepDir(runDir, steps[steps.length - 1]);
-  const ck = loadDistillCheckpoint(join(dir, 'model.safetensors'));
+/** Restores one checkpoint folder into model and optimizer; throws a TrainStateError (or the
+ *  readers' FormatError) when it is damaged, and a TrainStateError marked `foreign` when it holds
+ *  another student. */
+function restore(dir: string, model: Model, opt: AdamW): TrainState {
+  const ck = loadDistillCheckpoint(join(dir, 'model.safetensors')); // verifies its CRC-32C
   if (ck.params.length !== model.params.length || JSON.stringify(ck.config) !== JSON.stringify(model.config)) {
-    throw new TrainStateError(`${dir}: checkpoint holds a different student (config ${JSON.stringify(ck.config)}); the recipe builds ${JSON.stringify(model.config)}`);
+    throw Object.assign(new TrainStateError(`${dir}: checkpoint holds a different student (config ${JSON.stringify(ck.config)}); the recipe builds ${JSON.stringify(model.config)}`), { foreign: true });
   }
-  model.params.set(ck.params);
   const o = readSafetensors(join(dir, 'optimizer.safetensors'));
-  const m = o.entries.has("m") ? { data: o.readF32("m") } : undefined, v = o.entries.has("v") ? { data: o.readF32("v") } : undefined;
-  if (!m || !v || m.data.length !== opt.m.length || v.data.length !== opt.v.length) {
+  const m = o.entries.has('m') ? o.readF32('m') : undefined, v = o.entries.has('v') ? o.readF32('v') : undefined;
+  if (!m || !v || m.length !== opt.m.length || v.length !== opt.v.length) {
     throw new TrainStateError(`${dir}/optimizer.safetensors: expected tensors 'm' and 'v' of ${opt.m.length} values`);
   }
-  opt.m.set(m.data);
-  opt.v.set(v.data);
-  opt.step = Number(o.metadata.step);
-  const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as TrainState;
+  if (o.metadata.crc32c !== undefined && o.metadata.crc32c !== momentsChecksum(m, v)) {
+    throw new TrainStateError(`${dir}/optimizer.safetensors: checksum mismatch (CRC-32C ${momentsChecksum(m, v)}, recorded ${o.metadata.crc32c}); the file is damaged`);
+  }
+  let state: TrainState;
+  try {
+    state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as TrainState;
+  } catch (e) {
+    throw new TrainStateError(`${dir}/state.json: not valid JSON (${(e as Error).message})`);
+  }
   if (!Number.isInteger(state.step) || !Number.isInteger(state.draws)) throw new TrainStateError(`${dir}/state.json: expected integer 'step' and 'draws'`);
+  model.params.set(ck.params);
+  opt.m.set(m);
+  opt.v.set(v);
+  opt.step = Number(o.metadata.step);
   return state;
+}
+
+/**
+ * Restores the newest checkpoint that verifies (checksums, files, state) into model and optimizer;
+ * a damaged newer one is renamed step-N.damaged (kept for inspection, never resumed from) and
+ * named in `notes`. Returns null when there is none. A checkpoint of another student throws.
+ */
+export function loadLatestTrainState(runDir: string, model: Model, opt: AdamW): { state: TrainState; notes: string[] } | null {
+  const notes: string[] = [];
+  const steps = listCheckpoints(runDir);
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const dir = stepDir(runDir, steps[i]);
+    try {
+      return { state: restore(dir, model, opt), notes };
+    } catch (e) {
+      if ((e as { foreign?: boolean }).foreign || !(e instanceof Error) || !['FormatError', 'TrainStateError'].includes(e.name)) throw e;
+      renameSync(dir, `${dir}.damaged`);
+      notes.push(`checkpoint step ${steps[i]} is damaged (${e.message}); moved to ${dir}.damaged`);
+    }
+  }
+  return null;
 }
