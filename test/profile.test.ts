@@ -6,11 +6,11 @@
 // profile/* TensorBoard scalars written.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTfEvents } from '../src/io/tfevents.js';
 import { runRecipeFile } from './helpers/run-recipe.js';
+import { tinyRecipes } from './helpers/tiny-recipe.js';
 import type { Backend } from '../src/engine/backend.js';
 import { formatProfileTable, opGroup, profileBackend, profileScalars, type ProfileReport } from '../src/engine/profile-backend.js';
 import { Rng } from '../src/engine/rng.js';
@@ -96,22 +96,11 @@ describe('profileBackend', () => {
 });
 
 describe('distill run --profile', () => {
-  const data = join('..', 'shared', 'data');
-  const dir = mkdtempSync(join(tmpdir(), 'distill-profile-'));
-  const corpus = join(dir, 'stories.txt');
   // A tiny KD recipe as in test/train.test.ts: 100 paragraphs of the real corpus, stories260K teacher.
-  writeFileSync(corpus, readFileSync(join(data, 'tinystories', 'stories.txt'), 'utf8').split(/\n\s*\n/).slice(0, 100).join('\n\n'));
-  const recipe = join(dir, 'kd.yaml');
-  writeFileSync(recipe, `name: kd
-outDir: ${join(dir, 'runs')}
-seed: 3
-data: {path: ${corpus}, tokenizer: ${join(data, 'stories260K', 'tok512.bin')}, cacheDir: ${join(dir, 'cache')}}
-teacher: {kind: checkpoint, path: ${join(data, 'stories260K', 'stories260K.bin')}}
-student: {kind: config, dim: 16, nLayers: 1, nHeads: 2, nKvHeads: 1, hiddenDim: 32}
-train: {steps: 3, batchSize: 2, seqLen: 16, lr: 0.01, checkpointEvery: 0}
-eval: {every: 0, maxWindows: 2, samples: {prompts: [], maxTokens: 1}}
-monitor: {logEvery: 1, progress: false}
-`);
+  const recipe = tinyRecipes('distill-profile-', {
+    paragraphs: 100, seed: 3, train: '{steps: 3, batchSize: 2, seqLen: 16, lr: 0.01, checkpointEvery: 0}',
+    eval: '{every: 0, maxWindows: 2, samples: {prompts: [], maxTokens: 1}}',
+  }).recipe('kd');
 
   test('same losses as without --profile; profile.json and profile/* scalars written', async () => {
     const plain = await runRecipeFile({ recipePath: recipe, overrides: ['name=plain'] });

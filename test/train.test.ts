@@ -3,10 +3,10 @@
 // with every CRC checked, the run folder contract, and the recipe errors that need loading.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runRecipeFile } from './helpers/run-recipe.js';
+import { tinyRecipes } from './helpers/tiny-recipe.js';
 import { readTfEvents } from '../src/io/tfevents.js';
 import { saveCheckpoint } from '../src/io/checkpoint.js';
 import { countParams, createModel, initParams, param } from '../src/model/index.js';
@@ -17,25 +17,11 @@ import { checkTrainingFits, trainingBytes } from '../src/train/memory-estimate.j
 import { Rng } from '../src/engine/rng.js';
 
 const data = join('..', 'shared', 'data');
-const dir = mkdtempSync(join(tmpdir(), 'distill-train-'));
-const corpus = join(dir, 'stories.txt');
 // The first 200 paragraphs of the real corpus keep the test fast and the text real.
-writeFileSync(corpus, readFileSync(join(data, 'tinystories', 'stories.txt'), 'utf8').split(/\n\s*\n/).slice(0, 200).join('\n\n'));
-
-function recipe(name: string, extra = ''): string {
-  const p = join(dir, `${name}.yaml`);
-  writeFileSync(p, `name: ${name}
-outDir: ${join(dir, 'runs')}
-seed: 7
-data: {path: ${corpus}, tokenizer: ${join(data, 'stories260K', 'tok512.bin')}, cacheDir: ${join(dir, 'cache')}}
-teacher: {kind: checkpoint, path: ${join(data, 'stories260K', 'stories260K.bin')}}
-student: {kind: config, dim: 16, nLayers: 1, nHeads: 2, nKvHeads: 1, hiddenDim: 32}
-train: {steps: 6, batchSize: 4, seqLen: 32, lr: 0.01, checkpointEvery: 3, schedule: {kind: cosine, warmup: 2}}
-eval: {every: 3, maxWindows: 8, samples: {prompts: ["Once upon a time"], maxTokens: 8}}
-monitor: {logEvery: 1, progress: false}
-${extra}`);
-  return p;
-}
+const { dir, recipe } = tinyRecipes('distill-train-', {
+  paragraphs: 200, seed: 7, train: '{steps: 6, batchSize: 4, seqLen: 32, lr: 0.01, checkpointEvery: 3, schedule: {kind: cosine, warmup: 2}}',
+  eval: '{every: 3, maxWindows: 8, samples: {prompts: ["Once upon a time"], maxTokens: 8}}',
+});
 
 const losses = (s: Awaited<ReturnType<typeof runRecipeFile>>) => s.loop.history.map((h) => h.loss);
 

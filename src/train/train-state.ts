@@ -34,25 +34,44 @@ function momentsChecksum(m: Float32Array, v: Float32Array): string {
   return (crc32c(Buffer.concat([bytes(m), bytes(v)])) >>> 0).toString(16).padStart(8, '0');
 }
 
+/** Test hook (test/kill-anywhere.test.ts): called at every stage of a save; a throw there is a
+ *  process killed at that point. Null in normal runs. */
+export const saveStages: { hook: ((stage: string) => void) | null } = { hook: null };
+const stage = (name: string): void => saveStages.hook?.(name);
+
 /** Writes a checkpoint atomically and keeps only the newest `keep` (2 by default: the previous good
  *  one survives until the new one is complete and verified on the next resume). Returns its folder. */
 export function saveTrainState(runDir: string, model: Model, opt: AdamW, state: TrainState, keep = 2): string {
   const final = stepDir(runDir, state.step);
   const tmp = `${final}.tmp`;
+  stage('begin');
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   saveCheckpoint(join(tmp, 'model.safetensors'), model.config, model.params, { step: String(state.step) });
+  stage('model written');
   writeSafetensors(join(tmp, 'optimizer.safetensors'), [
     { name: 'm', shape: [opt.m.length], data: opt.m },
     { name: 'v', shape: [opt.v.length], data: opt.v },
   ], { optimizer: 'adamw', step: String(opt.step), crc32c: momentsChecksum(opt.m, opt.v) });
+  stage('optimizer written');
   writeFileSync(join(tmp, 'state.json'), JSON.stringify(state, null, 1) + '\n');
+  stage('state written');
   rmSync(final, { recursive: true, force: true });
+  stage('old removed');
   renameSync(tmp, final);
+  stage('renamed');
   // .tmp folders a killed save left behind are incomplete by construction: cleared once a save completes.
   for (const n of readdirSync(join(runDir, 'checkpoints'))) if (/^step-\d{6}\.tmp$/.test(n)) rmSync(join(runDir, 'checkpoints', n), { recursive: true, force: true });
   const all = listCheckpoints(runDir);
-  for (const old of all.slice(0, Math.max(0, all.length - keep))) rmSync(stepDir(runDir, old), { recursive: true, force: true });
+  for (const old of all.slice(0, Math.max(0, all.length - keep))) {
+    // File by file, so that a kill halfway leaves a folder listCheckpoints no longer counts.
+    for (const f of CHECKPOINT_FILES) {
+      rmSync(join(stepDir(runDir, old), f), { force: true });
+      stage(`pruning ${f}`);
+    }
+    rmSync(stepDir(runDir, old), { recursive: true, force: true });
+  }
+  stage('done');
   return final;
 }
 
