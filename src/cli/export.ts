@@ -14,7 +14,7 @@ import { hfTokenizerFilesProblem, writeHfTokenizerFiles } from '../data/hf-token
 import { writeHfFolder } from '../io/hf.js';
 import { checkOnnxWritable, writeOnnxFolder } from '../io/onnx-write.js';
 import { encodeLlama2c, llama2cProblem, type Llama2cVersion } from '../io/llama2c.js';
-import { type LoadedCheckpoint, loadCheckpoint } from '../io/load-model.js';
+import { carriedTokenizerPath, type LoadedCheckpoint, loadCheckpoint } from '../io/load-model.js';
 import { loadRecipe } from '../recipe/load.js';
 import { listCheckpoints } from '../train/train-state.js';
 import { CliUsageError } from './generate.js';
@@ -60,9 +60,8 @@ export function exportSource(path: string, tokenizerPath?: string): ExportSource
     return { checkpoint, tokenizer: loadTokenizer(tokenizerPath ?? recipe.data.tokenizer), what: `run ${path} (step ${step})` };
   }
   const checkpoint = loadCheckpoint(path);
-  const carries = checkpoint.source === 'gguf' || (statSync(path).isDirectory() && ['tokenizer.json', 'tokenizer.model', 'tokenizer.bin'].some((f) => existsSync(join(path, f))));
-  const tok = tokenizerPath ?? (carries ? path : undefined);
-  return { checkpoint, tokenizer: tok === undefined ? null : loadTokenizer(tok), what: path };
+  const tok = tokenizerPath ?? carriedTokenizerPath(checkpoint);
+  return { checkpoint, tokenizer: tok === null ? null : loadTokenizer(tok), what: path };
 }
 
 /** The problem that stops `format` from holding this model and tokenizer, or null. Writes nothing. */

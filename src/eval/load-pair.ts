@@ -2,10 +2,8 @@
 // tokenizer's ids must all be rows of the model's embedding). Used by generate/eval, from the CLI
 // and from tests. It does not choose a backend or run anything.
 
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadTokenizer, type Tokenizer } from '../data/index.js';
-import { type LoadedCheckpoint, loadCheckpoint } from '../io/load-model.js';
+import { carriedTokenizerPath, type LoadedCheckpoint, loadCheckpoint } from '../io/load-model.js';
 import { createModel, type Model } from '../model/index.js';
 import { EvalError } from './errors.js';
 
@@ -15,16 +13,13 @@ export interface ModelAndTokenizer {
   tokenizer: Tokenizer;
 }
 
-/** The tokenizer files a model folder may carry, in the order loadTokenizer looks for them. */
-const FOLDER_TOKENIZERS = ['tokenizer.json', 'tokenizer.model', 'tokenizer.bin'];
-
 /** `tokenizerPath` undefined: the tokenizer the model carries (a GGUF file's tokenizer.ggml.*, a model folder's tokenizer.json / .model / .bin). */
 export function loadModelAndTokenizer(modelPath: string, tokenizerPath?: string): ModelAndTokenizer {
   const checkpoint = loadCheckpoint(modelPath);
   if (tokenizerPath === undefined) {
-    const carries = checkpoint.source === 'gguf' || (statSync(modelPath).isDirectory() && FOLDER_TOKENIZERS.some((f) => existsSync(join(modelPath, f))));
-    if (!carries) throw new EvalError(`${modelPath}: a ${checkpoint.source} checkpoint carries no tokenizer; pass one (--tokenizer: llama2.c .bin, SentencePiece .model, HF tokenizer.json or a .gguf)`);
-    tokenizerPath = modelPath;
+    const carried = carriedTokenizerPath(checkpoint);
+    if (carried === null) throw new EvalError(`${modelPath}: a ${checkpoint.source} checkpoint carries no tokenizer; pass one (--tokenizer: llama2.c .bin, SentencePiece .model, HF tokenizer.json or a .gguf)`);
+    tokenizerPath = carried;
   }
   const tokenizer = loadTokenizer(tokenizerPath);
   if (tokenizer.vocabSize > checkpoint.config.vocabSize) {

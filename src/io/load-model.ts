@@ -81,3 +81,13 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
   }
   throw new FormatError(path, `unrecognised checkpoint (first bytes ${head.subarray(0, 8).toString('hex')}); expected ${WHAT}`);
 }
+
+/** Tokenizer files a model folder may hold, in the order src/data's loadTokenizer looks for them. */
+const FOLDER_TOKENIZERS = ['tokenizer.json', 'tokenizer.model', 'tokenizer.bin'];
+
+/** Where the tokenizer a checkpoint carries is (a GGUF file's vocabulary: the file; a model
+ *  folder holding tokenizer.json / .model / .bin: the folder), or null when it carries none. */
+export function carriedTokenizerPath(ck: LoadedCheckpoint): string | null {
+  if (ck.source === 'gguf') return ck.path;
+  return statSync(ck.path).isDirectory() && FOLDER_TOKENIZERS.some((f) => existsSync(join(ck.path, f))) ? ck.path : null;
+}

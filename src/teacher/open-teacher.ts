@@ -2,12 +2,10 @@
 // cache command) names and checks it against the run — vocabulary (a padded head may be larger,
 // never smaller), tokenizer, context. Callers hold the Teacher interface only (and close() it when
 // done); new sources are added here and nowhere else. It trains nothing.
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { TokenStream } from '../data/batcher.js';
 import { loadTokenizer, type Tokenizer } from '../data/index.js';
 import type { Backend } from '../engine/backend.js';
-import { loadCheckpoint } from '../io/load-model.js';
+import { carriedTokenizerPath, loadCheckpoint } from '../io/load-model.js';
 import { createModel } from '../model/index.js';
 import { LlamaCppTeacher } from './llama-cpp-teacher.js';
 import { ModelTeacher, type TeacherPrecision } from './model-teacher.js';
@@ -48,7 +46,8 @@ export async function openTeacher(spec: TeacherSpec, ctx: TeacherContext): Promi
     case 'none': return null;
     case 'checkpoint': {
       const c = loadCheckpoint(spec.path);
-      own = checkpointTokenizer(spec.path, c.source);
+      const carried = carriedTokenizerPath(c);
+      own = carried === null ? null : loadTokenizer(carried);
       teacher = new ModelTeacher(ctx.be, createModel(c.config, c.params), ctx.batch, ctx.seqLen, `${c.source} ${spec.path}`,
         spec.precision, own ? own.identity() : ctx.tokenizer.identity());
       break;
@@ -82,12 +81,6 @@ export async function openTeacher(spec: TeacherSpec, ctx: TeacherContext): Promi
   return teacher;
 }
 
-/** The tokenizer stored with a checkpoint (a GGUF file's vocabulary, a model folder's tokenizer.json / .model / .bin), or null. */
-function checkpointTokenizer(path: string, source: string): Tokenizer | null {
-  if (source === 'gguf') return loadTokenizer(path);
-  if (!statSync(path).isDirectory()) return null;
-  return ['tokenizer.json', 'tokenizer.model', 'tokenizer.bin'].some((f) => existsSync(join(path, f))) ? loadTokenizer(path) : null;
-}
 
 /** The checks every source passes, whatever its kind: ids of the run's tokenizer, a vocabulary at
  *  least the tokenizer's (a larger one is a padded head, cut by the teacher), the run's context.
