@@ -15,7 +15,8 @@ import { parseGguf, readGguf, readGgufHeader, type GgufKv } from '../src/io/gguf
 import { GgufType } from '../src/io/gguf-format.js';
 import { dequantize } from '../src/io/gguf-quant.js';
 import { quantize } from '../src/io/gguf-quantize.js';
-import { encodeGguf, writeFileAtomic } from '../src/io/gguf-encode.js';
+import { encodeGguf } from '../src/io/gguf-encode.js';
+import { writeFileAtomic } from '../src/io/atomic-write.js';
 import { readGgufTokenizerMeta, ggufTokenizerKvs, type GgufTokenizerMeta } from '../src/io/gguf-tokenizer-meta.js';
 import { readGgufModel } from '../src/io/gguf-model.js';
 import { encodeGgufModel, writeGgufModel } from '../src/io/gguf-write.js';

@@ -2,7 +2,6 @@
 // typed metadata (arrays included), tensor infos, zero padding to the alignment before the data
 // section and between tensors, atomic write. It knows no model or tokenizer (gguf-write.ts does).
 
-import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_TYPE_BYTES, GgufType } from './gguf-format.js';
 import type { GgufArray, GgufKv, GgufValue } from './gguf.js';
 
@@ -93,12 +92,4 @@ export function encodeGguf(kvs: [string, GgufKv][], tensors: GgufTensorToWrite[]
     s.padTo(alignment);
   }
   return s.take();
-}
-
-/** Writes bytes to `path` atomically (`<path>.tmp-<pid>`, then rename). */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try { writeSync(fd, bytes); } finally { closeSync(fd); }
-  renameSync(tmp, path);
 }

@@ -2,10 +2,11 @@
 // or a sharded model.safetensors.index.json, to and from our config and parameter layout.
 // Name maps live in hf-names.ts; tokenizers are read by src/data/, not here.
 
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ModelConfig, ConfigError, headSize, validateConfig } from '../model/config.js';
 import { buildLayout, paramView } from '../model/layout.js';
+import { writeFileAtomic } from './atomic-write.js';
 import { FormatError } from './errors.js';
 import { checkParamsFit } from './params-fit.js';
 import { IGNORED_HF_TENSORS, hfNameRules, hfToOurs, interleavedToHalfRows, oursToHf } from './hf-names.js';
@@ -248,7 +249,5 @@ export function writeHfFolder(dir: string, config: ModelConfig, params: Float32A
     data: oursToHf(rule, rule.ours.map(view)),
   }));
   writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' }, dtype);
-  const tmp = join(dir, `config.json.tmp-${process.pid}`);
-  writeFileSync(tmp, JSON.stringify({ ...hfConfigJson(config), torch_dtype: HF_TORCH_DTYPE[dtype] }, null, 2) + '\n');
-  renameSync(tmp, join(dir, 'config.json'));
+  writeFileAtomic(join(dir, 'config.json'), JSON.stringify({ ...hfConfigJson(config), torch_dtype: HF_TORCH_DTYPE[dtype] }, null, 2) + '\n');
 }

@@ -2,9 +2,10 @@
 // f32 weights, rope tables) and the versioned "ak42" v1 (f32) and v2 (int8 Q8_0 groups) exports.
 // Maps them onto our parameter layout; it does not run the model or touch tokenizers.
 
-import { closeSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { type ModelConfig, ConfigError, headSize, validateConfig } from '../model/config.js';
 import { buildLayout, paramView, type ParamLayout } from '../model/layout.js';
+import { writeFileAtomic } from './atomic-write.js';
 import { FormatError } from './errors.js';
 import { halfToInterleavedRows } from './hf-names.js';
 import { checkParamsFit } from './params-fit.js';
@@ -245,9 +246,5 @@ export function encodeLlama2c(config: ModelConfig, params: Float32Array, version
 
 /** Writes a llama2.c file atomically (tmp file, then rename). */
 export function writeLlama2c(path: string, config: ModelConfig, params: Float32Array, version: Llama2cVersion = 'legacy', groupSize = 64): void {
-  const bytes = encodeLlama2c(config, params, version, groupSize);
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try { writeSync(fd, bytes); } finally { closeSync(fd); }
-  renameSync(tmp, path);
+  writeFileAtomic(path, encodeLlama2c(config, params, version, groupSize));
 }

@@ -3,10 +3,11 @@
 // (writeOnnxFolder). Every check runs before a byte is written; files appear by rename, whole.
 // It does not write tokenizer files (the export command adds them) nor read ONNX back.
 
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type ModelConfig, ConfigError, headSize, validateConfig } from '../model/config.js';
 import { buildLayout } from '../model/layout.js';
+import { writeFileAtomic } from './atomic-write.js';
 import { hfConfigJson } from './hf.js';
 import { buildDecoderGraph } from './onnx-decoder.js';
 import { encodeModel } from './onnx-proto.js';
@@ -39,18 +40,6 @@ export function checkOnnxWritable(config: ModelConfig, params: Float32Array, opt
   }
 }
 
-/** Writes `bytes` to `path` whole or not at all: a temporary file beside it, then a rename. */
-function writeAtomic(path: string, bytes: Uint8Array | string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
 /**
  * Writes config + params as one ONNX model file at `path` (parent folders are created).
  * Throws a ConfigError on a config or params it cannot write, and nothing is written then.
@@ -62,7 +51,7 @@ export function writeOnnxModel(path: string, config: ModelConfig, params: Float3
     irVersion: ONNX_IR_VERSION, opset: ONNX_OPSET, producerName: 'distill',
   });
   mkdirSync(dirname(path), { recursive: true });
-  writeAtomic(path, bytes);
+  writeFileAtomic(path, bytes);
 }
 
 /** The files of an exported folder, as transformers.js looks for them. */
@@ -76,5 +65,5 @@ export function writeOnnxFolder(dir: string, config: ModelConfig, params: Float3
   checkOnnxWritable(config, params, opts);
   const files = onnxFolderFiles(dir);
   writeOnnxModel(files.model, config, params, opts);
-  writeAtomic(files.config, JSON.stringify({ ...hfConfigJson(config), use_cache: opts.kvCache }, null, 2) + '\n');
+  writeFileAtomic(files.config, JSON.stringify({ ...hfConfigJson(config), use_cache: opts.kvCache }, null, 2) + '\n');
 }

@@ -3,8 +3,9 @@
 // "Infinity", "-Infinity" because JSON has no literal for them. It does not read the file back;
 // src/report/run-files.ts does.
 
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { writeFileAtomic } from '../io/atomic-write.js';
 
 /** JSON value for a scalar: the number, or a string naming the non-finite value. */
 export function jsonScalar(v: number): number | string {
@@ -41,9 +42,7 @@ export function truncateJsonLines(path: string, step: number): number {
   });
   const dropped = lines.length - kept.length + torn;
   if (dropped === 0) return 0;
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, kept.map((l) => l + '\n').join(''));
-  renameSync(tmp, path);
+  writeFileAtomic(path, kept.map((l) => l + '\n').join(''));
   return dropped;
 }
 
