@@ -25,6 +25,8 @@ export interface FuzzOptions {
   /** Heap cap of each child (MiB): a JS array grown past it kills the child (a crash). */
   heapMiB?: number;
   onProgress?: (target: string, done: number) => void;
+  /** Called as each target finishes (the CLI saves the table so far). */
+  onTarget?: (s: TargetSummary) => void;
 }
 
 export interface TargetSummary {
@@ -129,7 +131,9 @@ export async function fuzz(o: FuzzOptions): Promise<TargetSummary[]> {
     await Promise.all(Array.from({ length: Math.max(1, o.jobs) }, async () => {
       while (next < chosen.length) {
         const t = chosen[next++];
-        results.push(await fuzzTarget(t, seedDir, o));
+        const r = await fuzzTarget(t, seedDir, o);
+        results.push(r);
+        o.onTarget?.(r);
       }
     }));
     return chosen.map((t) => results.find((r) => r.target === t.name)!);
@@ -166,12 +170,17 @@ async function cli(): Promise<void> {
     lastPrint = Date.now();
     process.stderr.write(`fuzz: ${[...done].map(([k, v]) => `${k} ${v}/${n}`).join(', ')}\n`);
   };
+  mkdirSync(o.out, { recursive: true });
+  const finished: TargetSummary[] = [];
+  o.onTarget = (r) => {
+    finished.push(r);
+    writeFileSync(join(o.out, 'summary.json'), JSON.stringify({ seed: o.seed, n, rows: finished, complete: false }, null, 2));
+  };
   const rows = await fuzz(o);
   const table = summaryTable(rows);
   console.log(table);
   for (const r of rows) for (const f of r.findings) console.log(`${r.target}: ${f}`);
-  mkdirSync(o.out, { recursive: true });
-  writeFileSync(join(o.out, 'summary.json'), JSON.stringify({ seed: o.seed, n, rows }, null, 2));
+  writeFileSync(join(o.out, 'summary.json'), JSON.stringify({ seed: o.seed, n, rows, complete: true }, null, 2));
   process.exitCode = rows.some((r) => badCount(r) > 0) ? 1 : 0;
 }
 
