@@ -6,9 +6,8 @@
 // same training lines.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runRecipeFile } from './helpers/run-recipe.js';
+import { runRecipeFile, trainLines } from './helpers/run-recipe.js';
 import { tinyRecipes } from './helpers/tiny-recipe.js';
 import { loadCheckpoint } from '../src/io/load-model.js';
 import { Rng } from '../src/engine/rng.js';
@@ -21,9 +20,6 @@ const { dir, recipe } = tinyRecipes('distill-kill-', {
 
 class Killed extends Error {}
 
-const trainLines = (runDir: string) => readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n')
-  .map((l) => JSON.parse(l) as Record<string, number>).filter((m) => 'train/loss' in m)
-  .map((m) => Object.fromEntries(Object.entries(m).filter(([k]) => k !== 'wall_time' && !/per_sec|_s$|rss/.test(k))));
 
 test('50 kills at random points inside checkpoint saves, each run resumed to the uninterrupted weights and logs', async () => {
   const ref = await runRecipeFile({ recipePath: recipe('ref') });
