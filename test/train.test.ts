@@ -90,7 +90,7 @@ test('the tfevents file reads back with every CRC verified and holds the logged 
   const train = scalar('train/loss');
   assert.deepEqual(train.map((x) => x.step), [1, 2, 3, 4, 5, 6]);
   train.forEach((x, i) => assert.equal(x.value, Math.fround(s.loop.history[i].loss)));
-  for (const tag of ['train/kd_loss', 'train/ce_loss', 'train/lr', 'train/grad_norm', 'train/tokens_per_sec', 'mem/rss_mib', 'mem/peak_rss_mib', 'mem/heap_used_mib', 'step_time/teacher_ms', 'step_time/forward_ms', 'step_time/loss_ms', 'step_time/backward_ms', 'step_time/optimizer_ms', 'step_time/step_ms', 'val/loss', 'val/kl_to_teacher', 'val/top1_agreement']) {
+  for (const tag of ['train/kd_loss', 'train/ce_loss', 'train/lr', 'train/grad_norm', 'train/tokens_per_sec', 'mem/rss_mib', 'mem/peak_rss_mib', 'mem/heap_used_mib', 'step_time/teacher_ms', 'step_time/forward_ms', 'step_time/loss_ms', 'step_time/backward_ms', 'step_time/optimizer_ms', 'step_time/step_ms', 'eval/seconds', 'diversity/distinct_1', 'diversity/distinct_2', 'diversity/repetition_4', 'diversity/teacher_distinct_2', 'val/loss', 'val/kl_to_teacher', 'val/top1_agreement']) {
     assert.ok(scalar(tag).length > 0, `no ${tag}`);
   }
   assert.ok(events.some((e) => e.values.some((v) => v.tag === 'samples/0' && (v.text ?? '').startsWith('Once upon a time'))));

@@ -39,6 +39,9 @@ export interface LoopInputs {
   runDir: string;
   monitor: Monitor;
   resume: boolean;
+  /** More scalars measured at each evaluation (run.ts: the diversity of the student's samples on
+   *  the fixed prompts); their time counts as eval time. */
+  evalScalars?: () => Record<string, number>;
   /** Stop (with a checkpoint) once this many steps are done, as an interrupted run would. */
   stopAfterStep?: number;
 }
@@ -103,7 +106,10 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
     const s: Record<string, number> = { 'val/loss': r.valLoss };
     if (r.klToTeacher !== null) s['val/kl_to_teacher'] = r.klToTeacher;
     if (r.top1Agreement !== null) s['val/top1_agreement'] = r.top1Agreement;
-    s['eval/seconds'] = r.seconds;
+    const t0 = clock();
+    Object.assign(s, inp.evalScalars?.());
+    timings.eval += clock() - t0;
+    s['eval/seconds'] = r.seconds + clock() - t0;
     monitor.scalars(step, s);
   };
   // step_time/*_ms: the parts of a training step (eval runs between steps, outside them)
