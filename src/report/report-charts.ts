@@ -3,7 +3,7 @@
 // beside nats. Metrics with at most one point in every run are not charted: they go to one table.
 // It reads loaded runs; it does not read files or decide the page's order (report-html.ts does).
 
-import { axisLabel, KIND_SECTIONS, metricInfo, type MetricInfo, type MetricKind } from '../monitor/metric-kinds.js';
+import { axisLabel, KIND_SECTIONS, metricInfo, type MetricInfo } from '../monitor/metric-kinds.js';
 import type { RunData } from './run-files.js';
 import { escapeXml as esc, linePlot, PALETTE, type PlotSeries } from './svg-plot.js';
 
@@ -17,9 +17,12 @@ export interface ChartOptions {
 /** One colour per run, the same in every plot and in the runs table. */
 export const runColor = (i: number): string => PALETTE[i % PALETTE.length];
 
-/** Kinds drawn one chart per run with all of the run's metrics of that kind (same unit) as the
- *  series: the parts of a step, the kinds of memory. Other kinds: one chart per metric, runs overlaid. */
-const PER_RUN: ReadonlySet<MetricKind> = new Set(['time', 'memory']);
+/** Metric families drawn one chart per run with the family's metrics (one unit) as the series: the
+ *  parts of a step, the kinds of memory. Every other metric: one chart, runs overlaid. */
+const PER_RUN: ReadonlyArray<{ prefix: string; title: string }> = [
+  { prefix: 'step_time/', title: 'step time split' },
+  { prefix: 'mem/', title: 'memory' },
+];
 
 /** The most points any run has for `key`. */
 function maxPoints(runs: RunData[], key: string): number {
@@ -53,23 +56,20 @@ export function chartSections(runs: RunData[], o: ChartOptions = {}): string {
     if (keys.length === 0) continue;
     if (kind === 'count' || kind === 'other') keys = keys.slice(0, o.maxOtherPlots ?? 12);
     parts.push(`<h2>${esc(title)}</h2><div class="plots">`);
-    if (PER_RUN.has(kind)) {
-      const units = [...new Set(keys.map((k) => metricInfo(k).unit))];
-      for (const unit of units) {
-        const ofUnit = keys.filter((k) => metricInfo(k).unit === unit);
-        runs.forEach((r) => {
-          const series = ofUnit.filter((k) => (r.metrics.get(k)?.length ?? 0) >= 2).map((k) => ({ name: shortName(k), points: r.metrics.get(k)! }));
-          if (series.length > 0) parts.push(linePlot(series, plotOpts(metricInfo(ofUnit[0]), `${r.name}: ${kind === 'time' ? 'step time split' : 'memory'}`, o)));
-        });
+    for (const fam of PER_RUN) {
+      const ofFamily = keys.filter((k) => k.startsWith(fam.prefix));
+      keys = keys.filter((k) => !k.startsWith(fam.prefix));
+      for (const r of runs) {
+        const series = ofFamily.filter((k) => (r.metrics.get(k)?.length ?? 0) >= 2).map((k) => ({ name: shortName(k), points: r.metrics.get(k)! }));
+        if (series.length > 0) parts.push(linePlot(series, plotOpts(metricInfo(ofFamily[0]), `${r.name}: ${fam.title}`, o)));
       }
-    } else {
-      for (const k of keys) parts.push(linePlot(overlay(k), plotOpts(metricInfo(k), k, o, kind === 'loss' ? undefined : 240)));
-      // losses of one run together (same unit): how CE and KD move against each other
-      if (kind === 'loss' && (runs.length > 1 || keys.length > 1)) {
-        for (const r of runs) {
-          const series = keys.filter((k) => (r.metrics.get(k)?.length ?? 0) >= 2).map((k) => ({ name: k, points: r.metrics.get(k)! }));
-          if (series.length > 0) parts.push(linePlot(series, plotOpts(metricInfo('train/loss'), `${r.name}: losses`, o)));
-        }
+    }
+    for (const k of keys) parts.push(linePlot(overlay(k), plotOpts(metricInfo(k), k, o, kind === 'loss' ? undefined : 240)));
+    // losses of one run together (same unit): how CE and KD move against each other
+    if (kind === 'loss' && (runs.length > 1 || keys.length > 1)) {
+      for (const r of runs) {
+        const series = keys.filter((k) => (r.metrics.get(k)?.length ?? 0) >= 2).map((k) => ({ name: k, points: r.metrics.get(k)! }));
+        if (series.length > 0) parts.push(linePlot(series, plotOpts(metricInfo('train/loss'), `${r.name}: losses`, o)));
       }
     }
     parts.push('</div>');
