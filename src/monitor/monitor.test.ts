@@ -132,12 +132,12 @@ test('Monitor writes tfevents, metrics.jsonl, samples.jsonl and the progress lin
   }
 });
 
-test('Monitor shows train/loss and val/loss first among at most 4 losses', () => {
+test('Monitor shows train/loss and val/loss first among at most 4 losses (a loss timer is no loss)', () => {
   const dir = tmp();
   try {
     const s = new FakeStream(false);
     const mon = new Monitor(dir, { totalSteps: 2, stream: s, now: () => 0, host: 'h' });
-    mon.scalars(1, { 'train/kd_loss': 1, 'train/ce_loss': 2, 'train/aux_loss': 3, 'train/loss': 4, 'train/lr': 1 });
+    mon.scalars(1, { 'train/kd_loss': 1, 'step_time/loss_ms': 9, 'train/ce_loss': 2, 'train/aux_loss': 3, 'train/loss': 4, 'train/lr': 1 });
     mon.scalars(2, { 'val/loss': 5 });
     mon.close();
     assert.match(s.out.trimEnd().split('\n').at(-1)!, /\| loss 4\.000 val\/loss 5\.000 kd_loss 1\.000 ce_loss 2\.000$/);
