@@ -9,7 +9,7 @@ import { createModel, withBf16Weights } from '../model/index.js';
 import { GGUF_WRITE_TYPES } from '../io/gguf-write.js';
 import { quantizedParams } from '../io/quantized-params.js';
 import { corpusSplitWithBytes, evaluatePerplexity, type SplitName } from '../eval/perplexity.js';
-import { Progress } from '../monitor/progress.js';
+import { JobProgress } from '../monitor/job-progress.js';
 import { backendOption, CliUsageError, intOption } from './generate.js';
 
 interface EvalFlags {
@@ -72,16 +72,11 @@ export function registerEval(program: Command): void {
       const model = f.precision === 'bf16' ? withBf16Weights(be, base) : base;
       const { tokens, tokenBytes } = corpusSplitWithBytes(f.data, tokenizer, f.split as SplitName);
       const seqLen = f.seqLen ?? Math.min(DEFAULT_SEQ_LEN, checkpoint.config.maxSeqLen);
-      let bar: Progress | null = null;
+      const bar = new JobProgress({ enabled: f.progress, label: 'eval windows', unit: 'window' });
       const r = await evaluatePerplexity(be, model, tokens, {
-        seqLen, maxWindows: f.maxWindows, tokenBytes,
-        onProgress: (done, total) => {
-          if (!f.progress) return;
-          bar ??= new Progress({ total, label: 'eval windows', unit: 'window' });
-          bar.update(done, { tokens: done * seqLen });
-        },
+        seqLen, maxWindows: f.maxWindows, tokenBytes, onProgress: (done, total) => bar.update(done, total, done * seqLen),
       });
-      (bar as Progress | null)?.done();
+      bar.done();
       console.log(`model: ${checkpoint.path} (${checkpoint.source}, ${model.layout.total} parameters, ${checkpoint.bytesOnDisk} bytes on disk)`);
       if (quantNote) console.log(quantNote);
       console.log(`data: ${f.data} split ${f.split}: ${tokens.length} tokens, ${r.windows} windows of ${r.seqLen} (${r.tokensScored} targets scored)`);

@@ -9,6 +9,7 @@ import { readTfEvents } from '../io/tfevents.js';
 import { MetricsLog, parseJsonScalar } from './metrics-log.js';
 import { Monitor, rss } from './monitor.js';
 import { formatDuration, formatRate, Progress } from './progress.js';
+import { JobProgress } from './job-progress.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'distill-monitor-'));
 
@@ -163,4 +164,23 @@ test('progress for any job: its own label and unit, the 100% line once, then one
     'eval windows 8/8 100.0% | 4.00 window/s | 256 tok/s | elapsed 2s | ETA 0s',
     'eval: 8 windows, loss 2.5',
   ]);
+});
+
+test('JobProgress: made at the first update with the total, off with --no-progress but the final line stays', () => {
+  let now = 0;
+  const on = new FakeStream(false);
+  const job = new JobProgress({ enabled: true, label: 'export tensors', unit: 'tensor', stream: on, now: () => now, plainEverySeconds: 100 });
+  job.update(0, 0); // no total yet: nothing drawn
+  for (let i = 1; i <= 4; i++) { now += 1000; job.update(i, 4); }
+  job.done('wrote model.gguf');
+  assert.deepEqual(on.out.trimEnd().split('\n'), [
+    'export tensors 1/4 25.0% | — tensor/s | elapsed 1s | ETA —',
+    'export tensors 4/4 100.0% | 1.00 tensor/s | elapsed 4s | ETA 0s',
+    'wrote model.gguf',
+  ]);
+  const off = new FakeStream(false);
+  const quiet = new JobProgress({ enabled: false, label: 'rows', unit: 'row', stream: off });
+  quiet.update(1, 2);
+  quiet.done('2 rows');
+  assert.equal(off.out, '2 rows\n');
 });

@@ -32,6 +32,8 @@ export interface ProgressOptions {
   rateWindow?: number;
   /** Clock in milliseconds, for tests. Default Date.now. */
   now?: () => number;
+  /** When the job began (clock ms), for 'elapsed'. Default: now, at construction. */
+  startedAt?: number;
 }
 
 export interface ProgressUpdate {
@@ -96,7 +98,7 @@ export class Progress {
     this.redrawEveryMs = (opts.redrawEverySeconds ?? 0.1) * 1000;
     this.rateWindow = Math.max(2, opts.rateWindow ?? 20);
     this.now = opts.now ?? Date.now;
-    this.startMs = this.now(); // elapsed counts from the start of the run, not the first update
+    this.startMs = opts.startedAt ?? this.now(); // elapsed counts from the start of the job, not the first update
   }
 
   /** Records progress at `step` and redraws / prints if it is time to. */
