@@ -36,7 +36,7 @@ th{background:#f5f5f5}td:first-child,th:first-child{text-align:left}
 table.samples{width:100%;table-layout:fixed}table.samples td{text-align:left;vertical-align:top}table.samples pre{margin:0;white-space:pre-wrap}
 .better{color:#0a7a2f}.worse{color:#b3261e}.warn{color:#8a5a00;font-size:12px}
 pre{background:#f7f7f7;border:1px solid #e4e4e4;padding:8px;white-space:pre-wrap;word-break:break-word;max-height:320px;overflow:auto}
-.lead svg{border-color:#bbb}table.single td .meta{font-size:11px}
+.lead svg{border-color:#bbb}table.overdistill td{white-space:nowrap}table.single td .meta{font-size:11px}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:middle}
 `;
 
