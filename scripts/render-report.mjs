@@ -51,9 +51,21 @@ async function writeDemoRuns(root) {
         const loss = floor + (10.8 - floor) * Math.exp(-step / 60) + noise();
         const s = { 'train/loss': loss, 'train/lr': 3e-4 * Math.min(1, step / 40), 'train/grad_norm': 1 + 4 * Math.exp(-step / 80) };
         if (kind === 'kd') Object.assign(s, { 'train/kd_loss': 0.6 * (loss - 1.5), 'train/ce_loss': loss });
-        if (step % 50 === 0) s['val/loss'] = floor + 0.05 + (10.8 - floor) * Math.exp(-step / 60);
+        if (step % 10 === 0) {
+          Object.assign(s, {
+            'train/tokens_per_sec': 16000 + 2000 * noise(), 'step_time/teacher_ms': kind === 'kd' ? 60 : 0, 'step_time/forward_ms': 80,
+            'step_time/loss_ms': 30, 'step_time/backward_ms': 150, 'step_time/optimizer_ms': 12, 'mem/rss_mib': 300 + step / 8, 'mem/peak_rss_mib': 360 + step / 8,
+          });
+        }
+        if (step % 50 === 0) {
+          s['val/loss'] = floor + 0.05 + (10.8 - floor) * Math.exp(-step / 60);
+          // a KD student that agrees more and more with its teacher while its samples turn repetitive (seed 2)
+          Object.assign(s, { 'val/top1_agreement': 0.2 + step / 1000, 'val/kl_to_teacher': 0.3 + 3 * Math.exp(-step / 80),
+            'diversity/distinct_2': kind === 'kd' && seed === 2 ? 0.8 - step / 800 : 0.8, 'diversity/repetition_4': kind === 'kd' && seed === 2 ? step / 700 : 0.05 });
+        }
         mon.scalars(step, s);
       }
+      mon.scalars(400, { 'diversity/teacher_distinct_2': 0.85, 'diversity/teacher_repetition_4': 0.02 });
       mon.text(400, 'samples/0', `Once upon a time, ${name} wrote a short story about a cat.`);
       mon.close();
       writeFileSync(join(dir, 'run.json'), JSON.stringify({ name, kind, seed, teacher: 'demo-teacher-110M' }));

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { availableBackends } from '../src/engine/select.js';
 import { loadNativeAddon } from '../src/engine/native/index.js';
 import { fixturesDir } from './helpers/fixtures.js';
+import { tinyRecipes } from './helpers/tiny-recipe.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..'); // dist/test -> repo root
 const MAIN = join(root, 'dist', 'src', 'cli', 'main.js');
@@ -80,6 +81,22 @@ test('eval on the first window matches the PyTorch reference', () => {
   assert.ok(Math.abs(loss - want) / want <= 1e-4, `loss ${loss} vs ${want}`);
   assert.match(r.stdout, /perplexity: [\d.]+\n/);
   assert.match(r.stdout, /speed: \d+ tokens\/s/);
+  // the progress line (stderr, plain: not a TTY) at 100% once
+  assert.equal(r.stderr.match(/eval windows 1\/1 100\.0% \| [^\n]* window\/s [^\n]*ETA 0s\n/g)?.length, 1, r.stderr);
+});
+
+test('run: the progress line at 100% once, then one final line per run', () => {
+  const { recipe } = tinyRecipes('distill-cli-run-', {
+    paragraphs: 80, seed: 2, train: '{steps: 4, batchSize: 2, seqLen: 16, lr: 0.01, checkpointEvery: 0}',
+    eval: '{every: 2, maxWindows: 2, samples: {prompts: ["Once upon a time"], maxTokens: 6}}',
+  });
+  const r = distill(['run', recipe('cli-kd'), 'monitor.progress=true'], process.env.DISTILL_BACKEND ?? 'ref');
+  assert.equal(r.code, 0, r.stderr);
+  // training ends, the final eval and the save log at the same step: the 100% line is not repeated
+  assert.equal(r.stderr.match(/^step 4\/4 100\.0% \|.*\| ETA 0s \| loss [\d.]+/gm)?.length, 1, r.stderr);
+  const finals = r.stdout.split('\n').filter((l) => l.startsWith('cli-kd ('));
+  assert.equal(finals.length, 1, r.stdout);
+  assert.match(finals[0], /^cli-kd \(kd, seed 2\): 4 steps in \d+s, [\d.]+k? tok\/s, peak RSS \d+ MiB \| val loss [\d.]+ \(ppl [\d.]+\), KL→teacher [\d.]+, top-1 agree [\d.]+% \| samples distinct-2 [\d.]+%, repetition [\d.]+% -> .*cli-kd$/);
 });
 
 test('eval --quant runs the weights a GGUF of that type holds and prints loss per byte; an unknown type is refused', () => {

@@ -383,6 +383,15 @@ describe('GGUF writer', () => {
     assert.throws(() => encodeGgufModel(m.config, m.params.subarray(1)), /params has 260031 values, the config's layout needs 260032/);
     assert.throws(() => encodeGgufModel(m.config, m.params, { type: 'Q5_K' as never }), /GGUF tensor type 'Q5_K' is not one the writer supports/);
   });
+
+  test('writer reports each converted tensor (distill export\'s progress line)', () => {
+    const m = loadCheckpoint(BIN);
+    const calls: [number, number][] = [];
+    const r = encodeGgufModel(m.config, m.params, { type: 'Q8_0', onTensor: (i, n) => calls.push([i, n]) });
+    const n = Object.keys(r.tensorTypes).length; // 47 for stories260K (5 layers × 9 + embedding + norm)
+    assert.equal(n, 47);
+    assert.deepEqual(calls, Array.from({ length: n }, (_, i) => [i + 1, n]));
+  });
 });
 
 test('the vocabulary comes from the metadata bytes alone: a GGUF cut after its header still gives its tokenizer', () => {

@@ -8,14 +8,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { runRecipeFile } from './helpers/run-recipe.js';
+import { runRecipeFile, trainLines } from './helpers/run-recipe.js';
 import { tinyRecipes } from './helpers/tiny-recipe.js';
 import { loadCheckpoint } from '../src/io/load-model.js';
 import { Rng } from '../src/engine/rng.js';
 import { saveStages } from '../src/train/train-state.js';
 import { readTfEvents } from '../src/io/tfevents.js';
+import { isMachineDependent } from '../src/monitor/metric-kinds.js';
 
 const { dir, recipe } = tinyRecipes('distill-kill-', {
   paragraphs: 120, seed: 5, train: '{steps: 8, batchSize: 2, seqLen: 16, lr: 0.01, checkpointEvery: 2}',
@@ -24,15 +25,11 @@ const { dir, recipe } = tinyRecipes('distill-kill-', {
 
 class Killed extends Error {}
 
-const trainLines = (runDir: string) => readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n')
-  .map((l) => JSON.parse(l) as Record<string, number>).filter((m) => 'train/loss' in m)
-  .map((m) => Object.fromEntries(Object.entries(m).filter(([k]) => k !== 'wall_time' && !/per_sec|_s$|rss/.test(k))));
-
 /** Every scalar of every event file of a run, as `step tag value` lines in step order (the
  *  timing and memory tags, which differ between any two runs, left out). */
 const eventScalars = (runDir: string) => readdirSync(runDir).filter((n) => n.startsWith('events.out.tfevents.'))
   .flatMap((n) => readTfEvents(join(runDir, n)))
-  .flatMap((e) => e.values.filter((v) => v.simpleValue !== undefined && !/per_sec|_s$|rss/.test(v.tag)).map((v) => ({ step: e.step, line: `${e.step} ${v.tag} ${v.simpleValue}` })))
+  .flatMap((e) => e.values.filter((v) => v.simpleValue !== undefined && !isMachineDependent(v.tag)).map((v) => ({ step: e.step, line: `${e.step} ${v.tag} ${v.simpleValue}` })))
   .sort((a, b) => a.step - b.step || (a.line < b.line ? -1 : a.line > b.line ? 1 : 0)).map((x) => x.line);
 
 test('50 kills at random points inside checkpoint saves, each run resumed to the uninterrupted weights and logs', async () => {

@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTfEvents } from '../src/io/tfevents.js';
+import { buildReportHtml } from '../src/report/report-html.js';
+import { loadRun } from '../src/report/run-files.js';
 import { runRecipeFile } from './helpers/run-recipe.js';
 import { tinyRecipes } from './helpers/tiny-recipe.js';
 import type { Backend } from '../src/engine/backend.js';
@@ -122,6 +124,14 @@ describe('distill run --profile', () => {
 
     const file = readdirSync(prof.runDir).find((f) => f.startsWith('events.out.tfevents'))!;
     const tags = new Set(readTfEvents(join(prof.runDir, file)).flatMap((e) => e.values.map((v) => v.tag)));
-    for (const t of ['profile/gemm_s', 'profile/attention_pct', 'profile/wall_s', 'profile/outside_ops_s']) assert.ok(tags.has(t), `tfevents has ${t}`);
+    for (const t of ['profile/gemm_s', 'profile/attention_pct', 'profile/wall_s', 'profile/outside_ops_s', 'profile/op/attentionBackward_s', 'step_time/backward_ms']) assert.ok(tags.has(t), `tfevents has ${t}`);
+    // the cheap always-on split is logged without --profile too; the per-op detail only with it
+    const plainFile = readdirSync(plain.runDir).find((f) => f.startsWith('events.out.tfevents'))!;
+    const plainTags = new Set(readTfEvents(join(plain.runDir, plainFile)).flatMap((e) => e.values.map((v) => v.tag)));
+    assert.ok(plainTags.has('step_time/backward_ms') && !plainTags.has('profile/op/attentionBackward_s'));
+    // the report keeps the per-op table
+    const html = buildReportHtml([loadRun(prof.runDir)]);
+    assert.match(html, /<h2>Time per op \(--profile\)<\/h2>/);
+    assert.match(html, /<tr><td>attentionBackward<\/td><td>attention<\/td><td>[0-9.]+<\/td><td>[0-9.]+<\/td><td>3<\/td>/);
   });
 });

@@ -7,7 +7,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareKdBaseline, tCritical975 } from '../src/report/compare.js';
+import { metricInfo } from '../src/monitor/metric-kinds.js';
 import { writeReport } from '../src/report/report.js';
+import { buildReportHtml } from '../src/report/report-html.js';
 import { loadRun, ReportError } from '../src/report/run-files.js';
 import { linePlot, logTicks, niceTicks } from '../src/report/svg-plot.js';
 
@@ -85,8 +87,18 @@ test('report: curves, eval table, KD-vs-baseline, samples, self-contained', () =
     assert.equal(runs.length, 5);
     const html = readFileSync(out, 'utf8');
 
-    // Plots: 2 loss keys × 5 runs overlaid + 5 per-run plots (2 series each) = 20 paths; 1 lr plot × 5 runs.
-    assert.equal((html.match(/<path class="series" d="M/g) ?? []).length, 2 * 5 + 5 * 2 + 5);
+    // Plots: the KD-vs-baseline chart (2 means, 2 seed bands), 2 loss keys × 5 runs overlaid + 5
+    // per-run loss plots (2 series each), 1 lr plot × 5 runs.
+    assert.equal((html.match(/<path class="series" d="M/g) ?? []).length, 2 + 2 * 5 + 5 * 2 + 5);
+    assert.equal((html.match(/<polygon class="band"/g) ?? []).length, 2);
+    // It leads the page: before the runs table and every other chart.
+    const lead = html.indexOf('aria-label="val loss: kd vs baseline"');
+    assert.ok(lead > 0 && lead < html.indexOf('<h2>Runs</h2>') && lead < html.indexOf('<svg', html.indexOf('<h2>Losses</h2>')));
+    assert.ok(lead === html.indexOf('<svg class="plot"') + html.slice(html.indexOf('<svg class="plot"')).indexOf('aria-label="val loss: kd vs baseline"'), 'the first chart');
+    // Axes say what they hold: losses in nats (linear: 10 → 2.3 spans less than a decade), the lr in its own section.
+    assert.match(html, /<svg class="plot"[^>]*aria-label="train\/loss".*?>nats<\/text>/);
+    assert.match(html, /<h2>Learning rate<\/h2><div class="plots">\n<svg class="plot"[^>]*aria-label="train\/lr".*?>learning rate<\/text>/);
+    assert.ok(!html.includes('Values logged once'), 'no single-point metric here');
     assert.match(html, /<svg class="plot"[^>]*aria-label="train\/loss"/);
     assert.match(html, /<svg class="plot"[^>]*aria-label="val\/loss"/);
     assert.match(html, />kd-s1<\/text>/);
@@ -172,6 +184,72 @@ test('malformed run files are refused naming file, line and field', () => {
     assert.throws(() => loadRun(join(root, 'nope')), /run folder not found/);
     assert.throws(() => writeReport([], join(root, 'x.html')), /no run folders given/);
     assert.throws(() => writeReport([dir, dir], join(root, 'x.html')), /run folder given twice/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('metric kinds: each name has a kind and unit; seconds are never a loss', () => {
+  const k = (n: string) => { const i = metricInfo(n); return `${i.kind} ${i.unit}`; };
+  assert.equal(k('time/loss_s'), 'time s', 'the cumulative loss timer of issue 20 is a time');
+  assert.equal(k('step_time/loss_ms'), 'time ms per step');
+  assert.equal(k('train/kd_loss'), 'loss nats');
+  assert.equal(k('val/loss'), 'loss nats');
+  assert.equal(k('eval/val_loss'), 'loss nats');
+  assert.equal(k('val/kl_to_teacher'), 'divergence nats');
+  assert.equal(k('val/top1_agreement'), 'agreement fraction');
+  assert.equal(k('diversity/distinct_2'), 'diversity fraction');
+  assert.equal(k('diversity/teacher_repetition_4'), 'diversity fraction');
+  assert.equal(k('mem/peak_rss_mib'), 'memory MiB');
+  assert.equal(k('sys/rss_mb'), 'memory MiB');
+  assert.equal(k('train/tokens_per_sec'), 'rate tokens/s');
+  assert.equal(k('train/lr'), 'lr ');
+  assert.equal(k('profile/op/gemm_s'), 'time s');
+  assert.equal(k('profile/gemm_pct'), 'time % of wall');
+  assert.equal(k('train/grad_norm'), 'other ');
+  assert.equal(k('train/tokens'), 'count tokens');
+});
+
+test('report groups charts by kind with unit axes, tables single points, and flags a formulaic student', () => {
+  const root = mkdtempSync(join(tmpdir(), 'distill-report-kinds-'));
+  try {
+    const run = (name: string, repetition: number): string => {
+      const dir = join(root, name);
+      mkdirSync(dir, { recursive: true });
+      const lines: string[] = [];
+      for (let step = 10; step <= 50; step += 10) {
+        lines.push(JSON.stringify({
+          step, 'train/loss': 5 - step / 20, 'step_time/forward_ms': 4, 'step_time/backward_ms': 8, 'mem/rss_mib': 300 + step,
+          'mem/peak_rss_mib': 400, 'train/tokens_per_sec': 5000, 'val/top1_agreement': 0.3 + step / 200,
+          'diversity/distinct_2': 0.9 - repetition * step / 60, 'diversity/repetition_4': (repetition * step) / 50,
+        }));
+      }
+      lines.push(JSON.stringify({ step: 50, 'eval/val_loss': 2.5, 'diversity/teacher_repetition_4': 0.05, 'diversity/teacher_distinct_2': 0.8 }));
+      writeFileSync(join(dir, 'metrics.jsonl'), lines.join('\n') + '\n');
+      return dir;
+    };
+    const html = buildReportHtml([loadRun(run('formulaic', 0.6)), loadRun(run('healthy', 0.05))]);
+    // sections in kind order, each kind once
+    const h2 = [...html.matchAll(/<h2>(.*?)<\/h2>/g)].map((m) => m[1]);
+    const at = (t: string) => h2.findIndex((h) => h.startsWith(t));
+    assert.ok(at('Losses') < at('Over-distillation: teacher') && at('Over-distillation: teacher') < at('Over-distillation: diversity'));
+    assert.ok(at('Over-distillation: diversity') < at('Throughput') && at('Throughput') < at('Step time') && at('Step time') < at('Memory'));
+    // step time: one chart per run, the parts as series, in ms per step; memory in MiB
+    assert.match(html, /aria-label="formulaic: step time split".*?>ms per step<\/text>.*?>backward_ms<\/text>.*?>forward_ms<\/text>/);
+    assert.match(html, /aria-label="healthy: memory".*?>MiB<\/text>/);
+    assert.match(html, /aria-label="train\/tokens_per_sec".*?>tokens\/s<\/text>/);
+    assert.match(html, /aria-label="val\/top1_agreement".*?>fraction<\/text>/);
+    // single points are not charted (no 49..51 axis): they go to the table, with their step
+    assert.ok(!html.includes('aria-label="eval/val_loss"'));
+    assert.match(html, /<tr><td>eval\/val_loss<\/td><td>loss<\/td><td>nats<\/td><td>2\.5 <span class="meta">@50<\/span><\/td><td>2\.5 <span class="meta">@50<\/span><\/td><\/tr>/);
+    // the over-distillation table: first → last, and the flag (0.6 × 50 / 50 = 60% ≥ 30% and ≥ 5% + 10 points)
+    const od = html.slice(html.indexOf('<table class="overdistill">'), html.indexOf('</table>', html.indexOf('<table class="overdistill">')));
+    assert.match(od, /<td>formulaic<\/td><td>35\.0% → 55\.0%<\/td><td>—<\/td><td>80\.0% → 40\.0%<\/td><td>12\.0% → 60\.0%<\/td><td>80\.0% \/ 5\.0%<\/td><td class="worse">formulaic\? repeats 60% of its 4-grams \(teacher 5%\)<\/td>/);
+    assert.match(od, /<td>healthy<\/td>.*<td class="">ok<\/td>/);
+    // every chart has points, both axis labels and a legend (the browser test checks the rendering)
+    for (const svg of html.match(/<svg class="plot".*?<\/svg>/g) ?? []) {
+      assert.ok(/class="series"/.test(svg) && (svg.match(/class="label"/g) ?? []).length === 2 && /class="legend"/.test(svg), svg.slice(0, 120));
+    }
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runRecipeFile } from './helpers/run-recipe.js';
+import { runRecipeFile, trainLines } from './helpers/run-recipe.js';
 import { tinyRecipes } from './helpers/tiny-recipe.js';
 import { readTfEvents } from '../src/io/tfevents.js';
 import { saveCheckpoint } from '../src/io/checkpoint.js';
@@ -61,9 +61,6 @@ test('an interrupted run resumed from its checkpoint reproduces the uninterrupte
   assert.equal(rest.student.valLoss, full.student.valLoss);
   // The resumed metrics.jsonl was cut back to step 3 first: its training lines are the uninterrupted
   // run's (timings aside; the stopped run's own end-of-run eval lines at step 3 stay, as written).
-  const trainLines = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n')
-    .map((l) => JSON.parse(l) as Record<string, number>).filter((m) => 'train/loss' in m)
-    .map((m) => Object.fromEntries(Object.entries(m).filter(([k]) => k !== 'wall_time' && !/per_sec|_s$|rss/.test(k))));
   assert.deepEqual(trainLines(rest.runDir), trainLines(full.runDir));
   // Resuming the finished run again writes nothing: its checkpoint is not deleted and re-saved.
   const ck = join(rest.runDir, 'checkpoints', 'step-000006', 'model.safetensors');
@@ -93,7 +90,7 @@ test('the tfevents file reads back with every CRC verified and holds the logged 
   const train = scalar('train/loss');
   assert.deepEqual(train.map((x) => x.step), [1, 2, 3, 4, 5, 6]);
   train.forEach((x, i) => assert.equal(x.value, Math.fround(s.loop.history[i].loss)));
-  for (const tag of ['train/kd_loss', 'train/ce_loss', 'train/lr', 'train/grad_norm', 'train/tokens_per_sec', 'sys/rss_mb', 'time/backward_s', 'val/loss', 'val/kl_to_teacher', 'val/top1_agreement']) {
+  for (const tag of ['train/kd_loss', 'train/ce_loss', 'train/lr', 'train/grad_norm', 'train/tokens_per_sec', 'mem/rss_mib', 'mem/peak_rss_mib', 'mem/heap_used_mib', 'step_time/teacher_ms', 'step_time/forward_ms', 'step_time/loss_ms', 'step_time/backward_ms', 'step_time/optimizer_ms', 'step_time/step_ms', 'eval/seconds', 'diversity/distinct_1', 'diversity/distinct_2', 'diversity/repetition_4', 'diversity/teacher_distinct_2', 'val/loss', 'val/kl_to_teacher', 'val/top1_agreement']) {
     assert.ok(scalar(tag).length > 0, `no ${tag}`);
   }
   assert.ok(events.some((e) => e.values.some((v) => v.tag === 'samples/0' && (v.text ?? '').startsWith('Once upon a time'))));

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { defaultShardCacheDir, loadCorpusShards, loadTokenizer } from '../data/index.js';
 import { selectBackend } from '../engine/select.js';
-import { Progress } from '../monitor/progress.js';
+import { JobProgress } from '../monitor/job-progress.js';
 import { loadRecipe } from '../recipe/load.js';
 import { VALUE_ENCODINGS, type ValueEncoding } from '../store/format.js';
 import { fillStore } from '../teacher/cache-job.js';
@@ -91,7 +91,7 @@ export function registerCache(program: Command): void {
         processing: { topP: 1, labelSmoothing: 0 }, source: f.recipe ?? 'distill cache',
       }))!;
       const total = corpus.train.tokens.length + corpus.val.tokens.length;
-      let bar: Progress | null = null;
+      const bar = new JobProgress({ enabled: f.progress, label: 'cache positions', unit: 'position' });
       const t0 = performance.now();
       let r: Awaited<ReturnType<typeof fillStore>>;
       try {
@@ -101,16 +101,12 @@ export function registerCache(program: Command): void {
           k: f.k, topP: f.topP, temperature: f.temperature, encoding: f.encoding as ValueEncoding, context,
           shardPositions: f.shardPositions ?? context * WINDOWS_PER_SHARD, batch: f.batch,
           shardRange: f.shards ? parseRange(f.shards) : undefined,
-          onProgress: (done: number, todo: number) => {
-            if (!f.progress) return;
-            bar ??= new Progress({ total: todo, stream: process.stderr });
-            bar.update(done, { tokens: done });
-          },
+          onProgress: (done: number, todo: number) => bar.update(done, todo, done),
         });
       } finally {
         await teacher.close?.();
       }
-      (bar as Progress | null)?.done();
+      bar.done();
       const secs = (performance.now() - t0) / 1000;
       console.log(`store: ${f.out} (${r.manifest.shards.length} shards, ${total} positions; k=${f.k} p=${f.topP} T=${f.temperature} ${f.encoding}, context ${context})`);
       console.log(`this run: ${r.written} shards written (${r.positions} positions), ${r.skipped} already complete, ${secs.toFixed(1)} s`);

@@ -9,6 +9,7 @@ import { createModel, withBf16Weights } from '../model/index.js';
 import { GGUF_WRITE_TYPES } from '../io/gguf-write.js';
 import { quantizedParams } from '../io/quantized-params.js';
 import { corpusSplitWithBytes, evaluatePerplexity, type SplitName } from '../eval/perplexity.js';
+import { JobProgress } from '../monitor/job-progress.js';
 import { backendOption, CliUsageError, intOption } from './generate.js';
 
 interface EvalFlags {
@@ -21,6 +22,7 @@ interface EvalFlags {
   backend?: 'ref' | 'native';
   precision: string;
   quant?: string;
+  progress: boolean;
 }
 
 /** Default window: 256 tokens, half of stories260K's 512 context, the figure the reference script records. */
@@ -49,6 +51,7 @@ export function registerEval(program: Command): void {
     .option('--backend <name>', 'ref | native (default: $DISTILL_BACKEND, else native when built)', backendOption)
     .option('--quant <t>', `weights as a GGUF of this type holds them (${GGUF_WRITE_TYPES.map((t) => t.toLowerCase()).join(' | ')}): quantized, dequantized on load, run in fp32`)
     .option('--precision <p>', 'fp32 | bf16: matmul weights as stored, or rounded to bf16 as a bf16 teacher runs them', 'fp32')
+    .option('--no-progress', 'no progress line')
     .action(async (f: EvalFlags) => {
       if (f.split !== 'val' && f.split !== 'train' && f.split !== 'all') throw new CliUsageError(`--split must be val, train or all, got '${f.split}'`);
       if (f.precision !== 'fp32' && f.precision !== 'bf16') throw new CliUsageError(`--precision must be fp32 or bf16, got '${f.precision}'`);
@@ -69,7 +72,11 @@ export function registerEval(program: Command): void {
       const model = f.precision === 'bf16' ? withBf16Weights(be, base) : base;
       const { tokens, tokenBytes } = corpusSplitWithBytes(f.data, tokenizer, f.split as SplitName);
       const seqLen = f.seqLen ?? Math.min(DEFAULT_SEQ_LEN, checkpoint.config.maxSeqLen);
-      const r = await evaluatePerplexity(be, model, tokens, { seqLen, maxWindows: f.maxWindows, tokenBytes });
+      const bar = new JobProgress({ enabled: f.progress, label: 'eval windows', unit: 'window' });
+      const r = await evaluatePerplexity(be, model, tokens, {
+        seqLen, maxWindows: f.maxWindows, tokenBytes, onProgress: (done, total) => bar.update(done, total, done * seqLen),
+      });
+      bar.done();
       console.log(`model: ${checkpoint.path} (${checkpoint.source}, ${model.layout.total} parameters, ${checkpoint.bytesOnDisk} bytes on disk)`);
       if (quantNote) console.log(quantNote);
       console.log(`data: ${f.data} split ${f.split}: ${tokens.length} tokens, ${r.windows} windows of ${r.seqLen} (${r.tokensScored} targets scored)`);

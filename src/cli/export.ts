@@ -17,6 +17,7 @@ import { encodeLlama2c, llama2cProblem, type Llama2cVersion } from '../io/llama2
 import { carriedTokenizerPath, type LoadedCheckpoint, loadCheckpoint } from '../io/load-model.js';
 import { loadRecipe } from '../recipe/load.js';
 import { listCheckpoints } from '../train/train-state.js';
+import { JobProgress } from '../monitor/job-progress.js';
 import { CliUsageError } from './generate.js';
 
 const HF_DTYPES = ['F32', 'F16', 'BF16'] as const;
@@ -39,6 +40,8 @@ interface ExportFlags {
   /** onnx: past_key_values inputs / present outputs (default true; --no-kv-cache: logits only). */
   kvCache?: boolean;
   overwrite?: boolean;
+  /** A progress line while tensors are converted (default true; --no-progress: none). */
+  progress?: boolean;
 }
 
 /** What an export starts from: the weights and the tokenizer their ids mean (null: none known). */
@@ -102,14 +105,15 @@ function generationConfig(ck: LoadedCheckpoint, tok: Tokenizer): Record<string, 
 }
 
 /** Writes the export into `tmp` (a file or a folder); returns the files written (for the summary). */
-function writeExport(format: ExportFormat, src: ExportSource, tmp: string, llama2cVersion: Llama2cVersion, ggufType?: GgufWriteType, kvCache?: boolean, dtype: HfDtype = 'F32'): string[] {
+function writeExport(format: ExportFormat, src: ExportSource, tmp: string, llama2cVersion: Llama2cVersion, ggufType?: GgufWriteType, kvCache?: boolean, dtype: HfDtype = 'F32', progress?: JobProgress): string[] {
   const { checkpoint: ck, tokenizer: tok } = src;
   if (format === 'llama2c') {
     writeFileSync(tmp, encodeLlama2c(ck.config, ck.params, llama2cVersion));
     return [];
   }
   if (format === 'gguf') {
-    const r = writeGgufModel(tmp, ck.config, ck.params, { type: ggufType!, tokenizer: ggufTokenizerMetaOf(tok!), name: basename(src.what) });
+    const r = writeGgufModel(tmp, ck.config, ck.params, { type: ggufType!, tokenizer: ggufTokenizerMetaOf(tok!), name: basename(src.what), onTensor: (i, n) => progress?.update(i, n) });
+    progress?.done();
     const counts = new Map<string, number>();
     for (const t of Object.values(r.tensorTypes)) counts.set(t, (counts.get(t) ?? 0) + 1);
     return [`arch ${r.arch}; tensors: ${[...counts].map(([t, n]) => `${n} ${t}`).join(', ')}`];
@@ -149,7 +153,7 @@ export function runExport(source: string, f: ExportFlags): string[] {
   if (format === 'hf' || format === 'onnx') mkdirSync(tmp, { recursive: true });
   try {
     process.stderr.write(`exporting ${src.what} (${src.checkpoint.params.length} parameters) as ${format} ...\n`);
-    const files = writeExport(format, src, tmp, version, ggufType, f.kvCache, dtype);
+    const files = writeExport(format, src, tmp, version, ggufType, f.kvCache, dtype, new JobProgress({ enabled: f.progress !== false, label: 'export tensors', unit: 'tensor' }));
     rmSync(f.out, { recursive: true, force: true });
     renameSync(tmp, f.out);
     const detail = format === 'llama2c' ? ` (${version === 'legacy' ? 'legacy' : `v${version}`})` : format === 'gguf' ? ` (${ggufType.toLowerCase()})` : format === 'hf' ? ` (${dtype.toLowerCase()})` : '';
@@ -173,6 +177,7 @@ export function registerExport(program: Command): void {
     .option('--no-kv-cache', 'onnx: logits only, without past_key_values inputs and present outputs')
     .option('--llama2c-version <v>', 'llama2c: legacy (run.c) | 1 (fp32, magic ak42) | 2 (Q8_0)', 'legacy')
     .option('--overwrite', 'replace an existing --out')
+    .option('--no-progress', 'no progress line')
     .action((source: string, f: ExportFlags) => {
       for (const line of runExport(source, f)) console.log(line);
     });

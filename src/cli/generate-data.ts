@@ -13,7 +13,7 @@ import { openTeacher } from '../teacher/open-teacher.js';
 import type { Teacher } from '../teacher/teacher.js';
 import { selectBackend } from '../engine/select.js';
 import { loadModelAndTokenizer } from '../eval/load-pair.js';
-import { Progress } from '../monitor/progress.js';
+import { JobProgress } from '../monitor/job-progress.js';
 import { generateData } from '../teacher/generate-data-job.js';
 import { ModelTeacher } from '../teacher/model-teacher.js';
 import { backendOption, CliUsageError, floatOption, intOption } from './generate.js';
@@ -76,14 +76,13 @@ async function recipeTeacher(be: Backend, path: string, tokenizerPath: string | 
 }
 
 async function generate(f: GenerateDataFlags, prompts: string[], teacher: Teacher, tokenizer: Tokenizer, stopIds: number[]): Promise<void> {
-  const total = prompts.length * f.nPerPrompt;
-  const progress = f.progress ? new Progress({ total }) : null;
+  const progress = new JobProgress({ enabled: f.progress, label: 'rows', unit: 'row' });
   const r = await generateData({
     teacher, tokenizer, prompts, out: f.out, nPerPrompt: f.nPerPrompt, stopIds, concurrency: f.concurrency, limit: f.limit,
     sampling: { temperature: f.temperature, topK: f.topK, topP: f.topP, seed: f.seed, maxTokens: f.maxTokens },
-    onProgress: (rows) => progress?.update(rows),
+    onProgress: (rows, all) => progress.update(rows, all),
   });
-  progress?.done();
+  progress.done();
   const resumed = r.resumedFrom > 0 ? `, resumed after ${r.resumedFrom} row(s)${r.droppedBytes > 0 ? ` (a torn last line of ${r.droppedBytes} bytes dropped)` : ''}` : '';
   console.log(`${f.out}: ${r.resumedFrom + r.written} of ${r.total} rows (${r.written} written now${resumed})`);
 }

@@ -4,7 +4,8 @@
 // runs; --profile adds a per-op-group time table. Printing and reports only; the work is train/.
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { loadRun } from '../report/run-files.js';
+import { lastValue, loadRun } from '../report/run-files.js';
+import { formatDuration, formatRate } from '../monitor/progress.js';
 import { compareKdBaseline } from '../report/compare.js';
 import { writeReport } from '../report/report.js';
 import { runRecipe, type RunOptions, type RunSummary } from '../train/run.js';
@@ -35,6 +36,21 @@ export function comparisonTable(runs: RunSummary[]): string {
     lines.push(`mean gap ${c.meanDiff >= 0 ? '+' : ''}${c.meanDiff.toFixed(3)}${spread}; KD lower in ${c.kdWins} of ${c.n}`);
   }
   return lines.join('\n');
+}
+
+/** The one line printed when a run ends: what it did, how fast, what it reached, where it is. */
+export function runLine(s: RunSummary): string {
+  const m = loadRun(s.runDir);
+  const pct = (v: number | null | undefined) => (v === null || v === undefined ? '—' : `${(100 * v).toFixed(1)}%`);
+  const peak = lastValue(m, 'mem/peak_rss_mib');
+  const parts = [
+    `${s.name} (${s.kind}, seed ${s.seed}): ${s.loop.state.step} steps in ${formatDuration(s.seconds)}, ${formatRate(s.tokensPerSec)} tok/s${peak === undefined ? '' : `, peak RSS ${peak.toFixed(0)} MiB`}`,
+    `val loss ${f(s.student.valLoss)} (ppl ${f(Math.exp(s.student.valLoss), 2)})` +
+      (s.student.klToTeacher === null ? '' : `, KL→teacher ${f(s.student.klToTeacher)}, top-1 agree ${pct(s.student.top1Agreement)}`),
+  ];
+  const d2 = lastValue(m, 'diversity/distinct_2'), rep = lastValue(m, 'diversity/repetition_4');
+  if (d2 !== undefined) parts.push(`samples distinct-2 ${pct(d2)}, repetition ${pct(rep)}`);
+  return `${parts.join(' | ')} -> ${s.runDir}`;
 }
 
 /** One run as `distill run` makes it: trained, then its folder's report.html written. */
@@ -76,7 +92,7 @@ export function registerRun(program: Command, version: string): void {
           const s = await runAndReport({
             recipe: seed === null ? recipe : withSeed(recipe, seed), source, resume: o.resume, overwrite: o.overwrite, version, profile: o.profile, stream: process.stderr,
           });
-          console.log(`${s.name}: val loss ${f(s.student.valLoss)} (${s.kind}, seed ${s.seed}, ${s.seconds.toFixed(1)} s) -> ${s.runDir}`);
+          console.log(runLine(s));
           if (s.profile) console.log(`${formatProfileTable(s.profile)}\n(written to ${join(s.runDir, 'profile.json')})\n`);
           summaries.push(s);
         }

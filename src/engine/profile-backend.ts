@@ -129,7 +129,7 @@ export function formatProfileTable(p: ProfileReport): string {
   return `profile (${p.backend.name}/${p.backend.isa}, ${p.backend.threads} threads)\n${lines.join('\n')}`;
 }
 
-/** Flat scalars for a metrics log / TensorBoard: profile/<group>_s and profile/<group>_pct. */
+/** Flat scalars for a metrics log / TensorBoard: profile/<group>_s, profile/<group>_pct and profile/op/<op>_s. */
 export function profileScalars(p: ProfileReport): Record<string, number> {
   const out: Record<string, number> = { 'profile/wall_s': p.wallSeconds, 'profile/ops_s': p.opSeconds };
   for (const g of p.groups) {
@@ -137,5 +137,6 @@ export function profileScalars(p: ProfileReport): Record<string, number> {
     out[`profile/${g.group}_pct`] = g.percentOfWall;
   }
   out['profile/outside_ops_s'] = Math.max(0, p.wallSeconds - p.opSeconds);
+  for (const o of p.ops) out[`profile/op/${o.op}_s`] = o.seconds; // the per-op detail, for TensorBoard
   return out;
 }

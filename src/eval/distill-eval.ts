@@ -77,9 +77,11 @@ function sum(a: Float32Array, N: number): number {
  * Scores `src.tokens` in windows of T (window i = tokens[i*T .. i*T+T]; see data/batcher.ts),
  * B windows per forward, at most maxWindows windows. `acts` must hold all-position logits for
  * (B, T). With a teacher: its logits for the same windows (cut to the student's V).
+ * onProgress: called after each batch with the windows scored so far (a progress line).
  */
 export async function evaluateStudent(be: Backend, student: Model, acts: Activations, teacher: Teacher | null,
-  src: EvalSource, B: number, T: number, scratch: DistillEvalScratch, maxWindows = Infinity): Promise<DistillEvalResult> {
+  src: EvalSource, B: number, T: number, scratch: DistillEvalScratch, maxWindows = Infinity,
+  onProgress?: (windows: number) => void): Promise<DistillEvalResult> {
   const start = performance.now();
   const V = student.config.vocabSize;
   let lossSum = 0, klSum = 0, agree = 0, count = 0, windows = 0;
@@ -102,6 +104,7 @@ export async function evaluateStudent(be: Backend, student: Model, acts: Activat
     }
     count += N;
     windows += rows;
+    onProgress?.(windows);
   }
   return {
     valLoss: count ? lossSum / count : NaN,

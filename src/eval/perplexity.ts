@@ -28,6 +28,8 @@ export interface PerplexityOptions {
   batchSize?: number;
   /** Bytes of text each token stands for (text-bytes.ts): with them, the loss is also given per byte. */
   tokenBytes?: ArrayLike<number>;
+  /** Called after each batch: windows scored so far, windows in all (for a progress line). */
+  onProgress?: (windows: number, total: number) => void;
 }
 
 export interface PerplexityResult {
@@ -86,7 +88,8 @@ export async function evaluatePerplexity(be: Backend, model: Model, tokens: Toke
   if (opts.maxWindows !== undefined) W = Math.min(W, opts.maxWindows);
   const B = Math.max(1, Math.min(opts.batchSize ?? 8, W));
   const acts = createActivations(c, B, T, { training: false, allLogits: true });
-  const r = await evaluateStudent(be, model, acts, null, { tokens, split: 'val', what: 'evaluation tokens' }, B, T, createEvalScratch(B, T), W);
+  const r = await evaluateStudent(be, model, acts, null, { tokens, split: 'val', what: 'evaluation tokens' }, B, T, createEvalScratch(B, T), W,
+    opts.onProgress && ((done: number) => opts.onProgress!(done, W)));
   // Windows are contiguous from 0, so the targets scored are tokens[1 .. W*T].
   let bytes: number | null = null;
   if (opts.tokenBytes) {

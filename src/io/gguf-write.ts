@@ -28,6 +28,8 @@ export interface GgufWriteOptions {
   tokenizer?: GgufTokenizerMeta;
   /** general.name (default 'distill'). */
   name?: string;
+  /** Called after each tensor is converted (quantizing is the slow part): for a progress line. */
+  onTensor?: (done: number, total: number) => void;
 }
 
 export interface GgufEncoded {
@@ -98,10 +100,13 @@ export function encodeGgufModel(config: ModelConfig, params: Float32Array, opts:
     return interleavedToHalfRows(v, heads, hs, kind[0] === 'w' ? config.dim : 1, fileRope === 'interleaved');
   };
   const tensorTypes: Record<string, string> = {};
-  const tensors: GgufTensorToWrite[] = ggufNameRules(config).map((rule) => {
+  const rules = ggufNameRules(config);
+  const tensors: GgufTensorToWrite[] = rules.map((rule, i) => {
     const type = tensorType(want, rule.dims);
     tensorTypes[rule.gguf] = GGML_TYPES[type].name;
-    return { name: rule.gguf, dims: rule.dims, type, data: quantize(type, oursToGguf(rule.ours.map(view))) };
+    const data = quantize(type, oursToGguf(rule.ours.map(view)));
+    opts.onTensor?.(i + 1, rules.length);
+    return { name: rule.gguf, dims: rule.dims, type, data };
   });
   const quantized = Object.values(tensorTypes).some((t) => t !== 'F32' && t !== 'F16');
   const kvs: [string, GgufKv][] = [

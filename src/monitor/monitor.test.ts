@@ -9,6 +9,7 @@ import { readTfEvents } from '../io/tfevents.js';
 import { MetricsLog, parseJsonScalar } from './metrics-log.js';
 import { Monitor, rss } from './monitor.js';
 import { formatDuration, formatRate, Progress } from './progress.js';
+import { JobProgress } from './job-progress.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'distill-monitor-'));
 
@@ -87,10 +88,11 @@ test('progress: a TTY redraws in place, throttled, and ends with a newline', () 
     now = step * 250;
     p.update(step, { values: { loss: 1 } });
   }
+  p.update(10, { values: { loss: 2 } }); // an update after the end (final eval): not drawn again
   p.done();
   const frames = s.out.split('\r').filter((f) => f !== '');
-  // draws at step 1 (first), 5 (t=1.25 s), 9 (t=2.25 s), 10 (final), then done() redraws once
-  assert.equal(frames.length, 5);
+  // draws at step 1 (first), 5 (t=1.25 s), 9 (t=2.25 s), 10 (final, once); done() only ends the line
+  assert.equal(frames.length, 4);
   assert.ok(frames.every((f) => f.replace(/\x1b\[K\n?$/, '').length <= 59), 'truncated to the terminal width');
   assert.match(frames[3], /^step 10\/10 \[#{20}\] 100\.0%/);
   assert.ok(s.out.endsWith('\n'));
@@ -121,24 +123,64 @@ test('Monitor writes tfevents, metrics.jsonl, samples.jsonl and the progress lin
     assert.equal(ev.length, 1 + 5 + 1);
     assert.deepEqual(ev[4].values, [{ tag: 'train/loss', simpleValue: 1 }, { tag: 'train/lr', simpleValue: Math.fround(0.001) }]);
     assert.equal(ev[6].values[0].text, 'the cat sat');
-    // 1 step/s, 256 tokens/step, 4 s since the Monitor was made; the last line shows both losses
-    assert.match(s.out, /step 4\/4 100\.0% \| 1\.00 step\/s \| 256 tok\/s \| elapsed 4s \| ETA 0s \| loss 1\.000 val\/loss 1\.500\n$/);
+    // 1 step/s, 256 tokens/step, 4 s since the Monitor was made; the line at 100% is printed once,
+    // when training ends: the val/loss logged after it at the same step (the final eval) does not repeat it
+    assert.match(s.out, /step 4\/4 100\.0% \| 1\.00 step\/s \| 256 tok\/s \| elapsed 4s \| ETA 0s \| loss 1\.000\n$/);
+    assert.equal(s.out.match(/step 4\/4/g)?.length, 1);
     assert.ok(rss() > 1e6);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('Monitor shows train/loss and val/loss first among at most 4 losses', () => {
+test('Monitor shows train/loss and val/loss first among at most 4 losses (a loss timer is no loss)', () => {
   const dir = tmp();
   try {
     const s = new FakeStream(false);
     const mon = new Monitor(dir, { totalSteps: 2, stream: s, now: () => 0, host: 'h' });
-    mon.scalars(1, { 'train/kd_loss': 1, 'train/ce_loss': 2, 'train/aux_loss': 3, 'train/loss': 4, 'train/lr': 1 });
+    mon.scalars(1, { 'train/kd_loss': 1, 'step_time/loss_ms': 9, 'train/ce_loss': 2, 'train/aux_loss': 3, 'train/loss': 4, 'train/lr': 1 });
     mon.scalars(2, { 'val/loss': 5 });
     mon.close();
     assert.match(s.out.trimEnd().split('\n').at(-1)!, /\| loss 4\.000 val\/loss 5\.000 kd_loss 1\.000 ce_loss 2\.000$/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('progress for any job: its own label and unit, the 100% line once, then one final line', () => {
+  let now = 0;
+  const s = new FakeStream(false);
+  const p = new Progress({ total: 8, label: 'eval windows', unit: 'window', stream: s, now: () => now, plainEverySeconds: 100 });
+  for (let w = 2; w <= 8; w += 2) {
+    now += 500;
+    p.update(w, { tokens: w * 64 });
+  }
+  p.update(8);
+  p.done('eval: 8 windows, loss 2.5');
+  p.done();
+  // 2 windows per 0.5 s = 4 windows/s, 256 tokens/s (the first line: no rate yet)
+  assert.deepEqual(s.out.trimEnd().split('\n'), [
+    'eval windows 2/8 25.0% | — window/s | elapsed 1s | ETA —',
+    'eval windows 8/8 100.0% | 4.00 window/s | 256 tok/s | elapsed 2s | ETA 0s',
+    'eval: 8 windows, loss 2.5',
+  ]);
+});
+
+test('JobProgress: made at the first update with the total, off with --no-progress but the final line stays', () => {
+  let now = 0;
+  const on = new FakeStream(false);
+  const job = new JobProgress({ enabled: true, label: 'export tensors', unit: 'tensor', stream: on, now: () => now, plainEverySeconds: 100 });
+  job.update(0, 0); // no total yet: nothing drawn
+  for (let i = 1; i <= 4; i++) { now += 1000; job.update(i, 4); }
+  job.done('wrote model.gguf');
+  assert.deepEqual(on.out.trimEnd().split('\n'), [
+    'export tensors 1/4 25.0% | — tensor/s | elapsed 1s | ETA —',
+    'export tensors 4/4 100.0% | 1.00 tensor/s | elapsed 4s | ETA 0s',
+    'wrote model.gguf',
+  ]);
+  const off = new FakeStream(false);
+  const quiet = new JobProgress({ enabled: false, label: 'rows', unit: 'row', stream: off });
+  quiet.update(1, 2);
+  quiet.done('2 rows');
+  assert.equal(off.out, '2 rows\n');
 });

@@ -5,6 +5,7 @@
 import { closeSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { TfEventsWriter, truncateTfEvents } from '../io/tfevents.js';
+import { metricInfo } from './metric-kinds.js';
 import { MetricsLog, truncateJsonLines } from './metrics-log.js';
 import { Progress, type ProgressStream } from './progress.js';
 
@@ -90,7 +91,7 @@ export class Monitor {
     this.events.addScalars(step, values, wall);
     this.metrics.write(step, values, wall);
     if (!this.progress) return;
-    for (const [k, v] of Object.entries(values)) if (/loss/i.test(k)) this.shown.set(k, v);
+    for (const [k, v] of Object.entries(values)) if (metricInfo(k).kind === 'loss') this.shown.set(k, v);
     const shownValues: Record<string, number> = {};
     const rank = (k: string): number => (k === 'train/loss' ? 0 : k === 'val/loss' ? 1 : 2);
     const keys = [...this.shown.keys()].sort((a, b) => rank(a) - rank(b)); // stable: others keep first-seen order

@@ -1,6 +1,8 @@
-// A one-line training progress display: step/total, bar, steps/s, tokens/s, ETA and the current
-// losses. On a TTY the line is redrawn in place (carriage return + erase-to-end, throttled); on a
-// pipe or CI log it prints a plain line every N seconds instead. It computes nothing but rates.
+// A one-line progress display for any long job (training steps, eval windows, cache positions,
+// export tensors, generated rows, sweep runs): done/total, bar, rate, tokens/s, ETA and the current
+// values; then, if asked, one final line. On a TTY the line is redrawn in place (carriage return +
+// erase-to-end, throttled); on a pipe or CI log it prints a plain line every N seconds instead, and
+// the line at 100% once. It computes nothing but rates.
 // Hand-written rather than cli-progress: that package keeps its own clock, ETA buffer and redraw
 // timers, while we need token rates, an injectable clock for tests, and no timers at all.
 
@@ -12,8 +14,12 @@ export interface ProgressStream {
 }
 
 export interface ProgressOptions {
-  /** The step at which training ends. */
+  /** The count at which the job ends (steps, windows, rows, ...). */
   total: number;
+  /** What is counted, first word of the line. Default 'step'. */
+  label?: string;
+  /** Rate unit, shown as '<unit>/s'. Default 'step'. */
+  unit?: string;
   /** Default process.stderr (stdout stays free for the program's output). */
   stream?: ProgressStream;
   /** Force in-place redraws on or off. Default stream.isTTY. */
@@ -26,6 +32,8 @@ export interface ProgressOptions {
   rateWindow?: number;
   /** Clock in milliseconds, for tests. Default Date.now. */
   now?: () => number;
+  /** When the job began (clock ms), for 'elapsed'. Default: now, at construction. */
+  startedAt?: number;
 }
 
 export interface ProgressUpdate {
@@ -62,6 +70,10 @@ export function formatValue(v: number): string {
 
 export class Progress {
   private readonly total: number;
+  private readonly label: string;
+  private readonly unit: string;
+  /** The line at 100% is drawn once: later updates at the end (final eval, save) only record. */
+  private finalDrawn = false;
   private readonly stream: ProgressStream;
   private readonly tty: boolean;
   private readonly plainEveryMs: number;
@@ -78,13 +90,15 @@ export class Progress {
   constructor(opts: ProgressOptions) {
     if (!(opts.total > 0)) throw new RangeError(`progress total must be > 0, got ${opts.total}`);
     this.total = opts.total;
+    this.label = opts.label ?? 'step';
+    this.unit = opts.unit ?? 'step';
     this.stream = opts.stream ?? process.stderr;
     this.tty = opts.tty ?? this.stream.isTTY === true;
     this.plainEveryMs = (opts.plainEverySeconds ?? 30) * 1000;
     this.redrawEveryMs = (opts.redrawEverySeconds ?? 0.1) * 1000;
     this.rateWindow = Math.max(2, opts.rateWindow ?? 20);
     this.now = opts.now ?? Date.now;
-    this.startMs = this.now(); // elapsed counts from the start of the run, not the first update
+    this.startMs = opts.startedAt ?? this.now(); // elapsed counts from the start of the job, not the first update
   }
 
   /** Records progress at `step` and redraws / prints if it is time to. */
@@ -95,8 +109,12 @@ export class Progress {
     this.lastLine = this.formatLine(step, u.values ?? {});
     this.dirty = true;
     const final = step >= this.total;
+    if (final && this.finalDrawn) return;
     const every = this.tty ? this.redrawEveryMs : this.plainEveryMs;
-    if (final || this.samples.length === 1 || t - this.lastDrawMs >= every) this.draw(t);
+    if (final || this.samples.length === 1 || t - this.lastDrawMs >= every) {
+      this.draw(t);
+      this.finalDrawn = final;
+    }
   }
 
   /** Steps per second and tokens per second over the recent window (NaN until two updates). */
@@ -114,14 +132,14 @@ export class Progress {
     const { stepsPerSec, tokensPerSec } = this.rates();
     const eta = stepsPerSec > 0 ? (this.total - step) / stepsPerSec : NaN;
     const elapsed = (this.now() - this.startMs) / 1000;
-    const parts = [`step ${step}/${this.total}`];
+    const parts = [`${this.label} ${step}/${this.total}`];
     if (this.tty) {
       const width = 20;
       const filled = Math.round(frac * width);
       parts[0] += ` [${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
     }
     parts[0] += ` ${(frac * 100).toFixed(1)}%`;
-    parts.push(`${formatRate(stepsPerSec)} step/s`);
+    parts.push(`${formatRate(stepsPerSec)} ${this.unit}/s`);
     if (Number.isFinite(tokensPerSec)) parts.push(`${formatRate(tokensPerSec)} tok/s`);
     parts.push(`elapsed ${formatDuration(elapsed)}`, `ETA ${step >= this.total ? '0s' : formatDuration(eta)}`);
     const vals = Object.entries(values).map(([k, v]) => `${k} ${formatValue(v)}`);
@@ -148,15 +166,18 @@ export class Progress {
     else this.stream.write(`${message}\n`);
   }
 
-  /** Draws the last state (if not yet shown) and ends the line. */
-  done(): void {
-    if (this.lastLine === '') return;
-    if (this.tty) {
-      this.draw(this.now());
-      this.stream.write('\n');
-    } else if (this.dirty) {
-      this.draw(this.now());
+  /** Draws the last state (if not yet shown) and ends the line; then prints `finalLine`, if
+   *  given, on a line of its own (the job's one summary line). Safe to call twice. */
+  done(finalLine?: string): void {
+    if (this.lastLine !== '') {
+      if (this.tty) {
+        if (!this.finalDrawn) this.draw(this.now());
+        this.stream.write('\n');
+      } else if (this.dirty && !this.finalDrawn) {
+        this.draw(this.now());
+      }
+      this.lastLine = '';
     }
-    this.lastLine = '';
+    if (finalLine !== undefined) this.stream.write(`${finalLine}\n`);
   }
 }

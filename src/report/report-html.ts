@@ -1,18 +1,23 @@
-// Builds the report page from loaded runs: loss curves (runs overlaid, then per run), other
-// scalars, the eval table, the KD-vs-baseline comparison and sample generations. One
-// self-contained HTML string: inline CSS and SVG, no scripts, no external resources.
+// Builds the report page from loaded runs: the KD-vs-baseline chart and table first, then the
+// over-distillation signals, the runs and eval tables, the charts grouped by metric kind, the
+// values logged once, the --profile op table and sample generations. One self-contained HTML
+// string: inline CSS and SVG, no scripts, no external resources.
 
 import { compareKdBaseline, type Comparison } from './compare.js';
+import { kdBaselineChart } from './kd-chart.js';
+import { overDistillationTable } from './over-distillation.js';
+import { chartSections, runColor, singleValueTable } from './report-charts.js';
 import { finalValLoss, type EvalEntry, type RunData } from './run-files.js';
-import { escapeXml as esc, linePlot, PALETTE } from './svg-plot.js';
+import { escapeXml as esc } from './svg-plot.js';
 
 export interface ReportHtmlOptions {
   title?: string;
-  /** y axis of every plot: true, false, or 'auto' (log when all > 0 and max/min >= 10). Default 'auto'. */
+  /** y axis of every loss plot: true, false, or 'auto' (log when all > 0 and max/min >= 10); other
+   *  kinds are always linear. Default 'auto'. */
   logY?: boolean | 'auto';
   /** Newest sample step shown per run, at most this many samples. Default 6. */
   samplesPerRun?: number;
-  /** Non-loss scalars plotted at most. Default 12: enough for lr, grad norm, rss, throughput. */
+  /** Charts at most in the 'count' and 'other' sections. Default 12. */
   maxOtherPlots?: number;
   /** Timestamp printed in the header. Default now (ISO). */
   generatedAt?: string;
@@ -31,6 +36,7 @@ th{background:#f5f5f5}td:first-child,th:first-child{text-align:left}
 table.samples{width:100%;table-layout:fixed}table.samples td{text-align:left;vertical-align:top}table.samples pre{margin:0;white-space:pre-wrap}
 .better{color:#0a7a2f}.worse{color:#b3261e}.warn{color:#8a5a00;font-size:12px}
 pre{background:#f7f7f7;border:1px solid #e4e4e4;padding:8px;white-space:pre-wrap;word-break:break-word;max-height:320px;overflow:auto}
+.lead svg{border-color:#bbb}table.overdistill td{white-space:nowrap}table.single td .meta{font-size:11px}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:middle}
 `;
 
@@ -45,55 +51,6 @@ export function formatCount(v: number | undefined): string {
   if (v >= 1e6) return `${(v / 1e6).toFixed(1)}M`;
   if (v >= 1e3) return `${(v / 1e3).toFixed(1)}k`;
   return v.toFixed(0);
-}
-
-/** Loss keys first (train/loss, val/loss, then the rest alphabetically). */
-function lossKeys(runs: RunData[]): string[] {
-  const keys = new Set<string>();
-  for (const r of runs) for (const k of r.metrics.keys()) if (/loss/i.test(k)) keys.add(k);
-  const rank = (k: string): number => (k === 'train/loss' ? 0 : k === 'val/loss' ? 1 : 2);
-  return [...keys].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
-}
-
-function otherKeys(runs: RunData[]): string[] {
-  const keys = new Set<string>();
-  for (const r of runs) for (const k of r.metrics.keys()) if (!/loss/i.test(k)) keys.add(k);
-  return [...keys].sort();
-}
-
-/** One colour per run, the same in every plot and in the runs table. */
-const runColor = (i: number): string => PALETTE[i % PALETTE.length];
-
-function plotsSection(runs: RunData[], o: ReportHtmlOptions): string {
-  const logY = o.logY ?? 'auto';
-  const overlay = (k: string) => runs.flatMap((r, i) => (r.metrics.has(k) ? [{ name: r.name, color: runColor(i), points: r.metrics.get(k)! }] : []));
-  const parts: string[] = ['<h2>Loss curves</h2>'];
-  const lk = lossKeys(runs);
-  if (lk.length === 0) parts.push('<p>No loss metrics found in any metrics.jsonl.</p>');
-  else {
-    parts.push('<h3>Runs compared</h3><div class="plots">');
-    for (const k of lk) {
-      parts.push(linePlot(overlay(k), { title: k, xLabel: 'step', yLabel: 'loss', logY }));
-    }
-    parts.push('</div>');
-    if (runs.length > 1 || lk.length > 1) {
-      parts.push('<h3>Per run</h3><div class="plots">');
-      for (const r of runs) {
-        const series = lk.filter((k) => r.metrics.has(k)).map((k) => ({ name: k, points: r.metrics.get(k)! }));
-        parts.push(linePlot(series, { title: r.name, xLabel: 'step', yLabel: 'loss', logY }));
-      }
-      parts.push('</div>');
-    }
-  }
-  const ok = otherKeys(runs).slice(0, o.maxOtherPlots ?? 12);
-  if (ok.length > 0) {
-    parts.push('<h2>Other scalars</h2><div class="plots">');
-    for (const k of ok) {
-      parts.push(linePlot(overlay(k), { title: k, xLabel: 'step', logY: false, height: 240 }));
-    }
-    parts.push('</div>');
-  }
-  return parts.join('\n');
 }
 
 function evalRow(label: string, kind: string, seed: string, e: EvalEntry | undefined, valLoss: number | undefined, fromMetrics: boolean): string {
@@ -182,10 +139,31 @@ function comparisonBlock(c: Comparison): string {
   ].join('\n');
 }
 
-function comparisonSection(runs: RunData[]): string {
+/** The page's lead: per KD variant, the val-loss chart (mean over seeds, seed spread as a band)
+ *  and the paired table of final values. */
+function comparisonSection(runs: RunData[], o: ReportHtmlOptions): string {
   const cs = compareKdBaseline(runs);
   if (cs.length === 0) return '<h2>KD vs baseline</h2><p>No run has "kind": "kd" in its run.json; nothing to compare.</p>';
-  return ['<h2>KD vs baseline (paired by seed, final val loss)</h2>', ...cs.map(comparisonBlock)].join('\n');
+  return ['<h2>KD vs baseline (paired by seed)</h2>', ...cs.flatMap((c) => [kdBaselineChart(c, runs, o.logY ?? 'auto'), comparisonBlock(c)])].join('\n');
+}
+
+/** Ops shown per run in the --profile table: the costliest; profile.json has them all. */
+const PROFILE_OPS = 15;
+
+/** Per run with a profile.json (distill run --profile): the costliest backend ops. */
+function profileSection(runs: RunData[]): string {
+  const withProfile = runs.filter((r) => r.profile);
+  if (withProfile.length === 0) return '';
+  const parts = ['<h2>Time per op (--profile)</h2>'];
+  for (const r of withProfile) {
+    const p = r.profile!;
+    const rows = [...p.ops].sort((a, b) => b.seconds - a.seconds).slice(0, PROFILE_OPS).map((o) =>
+      `<tr><td>${esc(o.op)}</td><td>${esc(o.group)}</td><td>${o.seconds.toFixed(3)}</td><td>${p.wallSeconds > 0 ? ((100 * o.seconds) / p.wallSeconds).toFixed(1) : DASH}</td><td>${o.calls}</td><td>${o.calls > 0 ? ((1000 * o.seconds) / o.calls).toFixed(3) : DASH}</td></tr>`);
+    parts.push(`<h3>${esc(r.name)}: ${p.wallSeconds.toFixed(2)} s of training loop</h3>`,
+      '<table class="profile"><thead><tr><th>op</th><th>group</th><th>time s</th><th>% of wall</th><th>calls</th><th>ms/call</th></tr></thead><tbody>', ...rows, '</tbody></table>');
+  }
+  parts.push(`<p class="meta">The ${PROFILE_OPS} costliest backend ops of each profiled run; every op is in its profile.json, and in TensorBoard as profile/op/&lt;op&gt;_s.</p>`);
+  return parts.join('\n');
 }
 
 /** Tag prefix of the teacher's samples (src/train/run.ts), shown beside the student's. */
@@ -234,10 +212,13 @@ export function buildReportHtml(runs: RunData[], o: ReportHtmlOptions = {}): str
     `<style>${CSS}</style></head><body>`,
     `<h1>${esc(title)}</h1>`,
     `<p class="meta">Generated ${esc(o.generatedAt ?? new Date().toISOString())} from ${runs.length} run folder${runs.length === 1 ? '' : 's'}.</p>`,
+    comparisonSection(runs, o),
+    overDistillationTable(runs),
     runsSection(runs),
     evalSection(runs),
-    comparisonSection(runs),
-    plotsSection(runs, o),
+    chartSections(runs, o),
+    singleValueTable(runs),
+    profileSection(runs),
     samplesSection(runs, o),
     '</body></html>',
     '',

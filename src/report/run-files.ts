@@ -44,6 +44,12 @@ export interface Sample {
   prompt?: string;
 }
 
+/** profile.json (distill run --profile, engine/profile-backend.ts): time per backend op. */
+export interface RunProfile {
+  wallSeconds: number;
+  ops: { op: string; group: string; seconds: number; calls: number }[];
+}
+
 export interface RunData {
   dir: string;
   name: string;
@@ -54,6 +60,7 @@ export interface RunData {
   teacher?: EvalEntry;
   samples: Sample[];
   recipe?: string;
+  profile?: RunProfile;
   /** Things the reader of the report should know (missing files, a skipped torn last line). */
   warnings: string[];
 }
@@ -147,6 +154,21 @@ function readRunInfo(file: string, raw: unknown): RunInfo {
   return info;
 }
 
+function readProfile(file: string, raw: unknown): RunProfile {
+  const r = raw as { wallSeconds?: unknown; ops?: unknown };
+  if (typeof r !== 'object' || r === null || typeof r.wallSeconds !== 'number' || !Array.isArray(r.ops)) {
+    throw new ReportError(file, 'must be a JSON object with "wallSeconds" (number) and "ops" (array), as distill run --profile writes it');
+  }
+  const ops = r.ops.map((x: unknown, i: number) => {
+    const o = x as Record<string, unknown>;
+    if (typeof o !== 'object' || o === null || typeof o.op !== 'string' || typeof o.group !== 'string' || typeof o.seconds !== 'number' || typeof o.calls !== 'number') {
+      throw new ReportError(file, `"ops[${i}]" needs "op", "group" (strings), "seconds" and "calls" (numbers)`);
+    }
+    return { op: o.op, group: o.group, seconds: o.seconds, calls: o.calls };
+  });
+  return { wallSeconds: r.wallSeconds, ops };
+}
+
 function parseJsonFile(file: string): unknown {
   try {
     return JSON.parse(readFileSync(file, 'utf8'));
@@ -190,8 +212,9 @@ export function loadRun(dir: string): RunData {
       samples.push({ step, tag, text, ...(typeof prompt === 'string' ? { prompt } : {}) });
     }
   }
+  const profile = existsSync(p('profile.json')) ? readProfile(p('profile.json'), parseJsonFile(p('profile.json'))) : undefined;
   const recipe = existsSync(p('recipe.resolved.yaml')) ? readFileSync(p('recipe.resolved.yaml'), 'utf8') : undefined;
-  return { dir: abs, name: info.name ?? basename(abs), info, metrics, student, teacher, samples, recipe, warnings };
+  return { dir: abs, name: info.name ?? basename(abs), info, metrics, student, teacher, samples, recipe, profile, warnings };
 }
 
 /** The last finite value of a metric, or undefined. */

@@ -1,6 +1,7 @@
 // Line plots as inline SVG strings (for the self-contained HTML report): axes, 1-2-5 ticks or
 // log-scale decade ticks, a legend, one path per series with gaps at non-finite values and
-// min/max decimation of long series. No interaction, no scripts, no external resources.
+// min/max decimation of long series, and an optional shaded band (a spread) under a series.
+// No interaction, no scripts, no external resources.
 
 export interface PlotSeries {
   name: string;
@@ -8,6 +9,8 @@ export interface PlotSeries {
   color?: string;
   /** (x, y) pairs; sorted by x here. Non-finite y breaks the line. */
   points: ReadonlyArray<readonly [number, number]>;
+  /** (x, low, high): a shaded band in the series' colour, e.g. the spread over seeds. */
+  band?: ReadonlyArray<readonly [number, number, number]>;
 }
 
 export interface PlotOptions {
@@ -102,11 +105,12 @@ export function linePlot(series: ReadonlyArray<PlotSeries>, opts: PlotOptions = 
   const ph = H - m.t - m.b;
 
   const all = series.map((s) => [...s.points].map((p) => [p[0], p[1]] as [number, number]).filter((p) => Number.isFinite(p[0])).sort((a, b) => a[0] - b[0]));
-  const ys = all.flat().map((p) => p[1]).filter(Number.isFinite);
+  const bands = series.map((s) => [...(s.band ?? [])].filter((b) => b.every(Number.isFinite)).sort((a, b) => a[0] - b[0]));
+  const ys = [...all.flat().map((p) => p[1]), ...bands.flat().flatMap((b) => [b[1], b[2]])].filter(Number.isFinite);
   const posMin = Math.min(...ys.filter((y) => y > 0));
   const logY = opts.logY === 'auto' ? ys.length > 0 && ys.every((y) => y > 0) && Math.max(...ys) / posMin >= 10 : opts.logY === true;
   const useY = (y: number): boolean => Number.isFinite(y) && (!logY || y > 0);
-  const fin = all.flat().filter((p) => useY(p[1]));
+  const fin = [...all.flat(), ...bands.flat().flatMap((b) => [[b[0], b[1]], [b[0], b[2]]] as [number, number][])].filter((p) => useY(p[1]));
 
   const out: string[] = [];
   out.push(`<svg class="plot" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeXml(opts.title ?? 'plot')}">`);
@@ -155,6 +159,15 @@ export function linePlot(series: ReadonlyArray<PlotSeries>, opts: PlotOptions = 
   const yLabel = (opts.yLabel ?? '') + (logY ? ' (log)' : '');
   if (yLabel.trim()) out.push(`<text transform="translate(14 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle" class="label">${escapeXml(yLabel.trim())}</text>`);
 
+  // bands under the lines
+  bands.forEach((b, i) => {
+    const pts = b.filter((p) => useY(p[1]) && useY(p[2]));
+    if (pts.length < 2) return;
+    const color = series[i].color ?? PALETTE[i % PALETTE.length];
+    const upper = pts.map((p) => `${f1(sx(p[0]))},${f1(sy(p[2]))}`);
+    const lower = pts.map((p) => `${f1(sx(p[0]))},${f1(sy(p[1]))}`).reverse();
+    out.push(`<polygon class="band" points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.18" stroke="none"/>`);
+  });
   // series
   all.forEach((pts, i) => {
     const color = series[i].color ?? PALETTE[i % PALETTE.length];

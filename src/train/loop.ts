@@ -9,7 +9,8 @@ import type { TokenizedPairs } from '../data/pairs.js';
 import { resolveSchedule, scheduleValue } from '../distill/index.js';
 import { createEvalScratch, evaluateStudent, type DistillEvalResult } from '../eval/distill-eval.js';
 import { createActivations, zeroGradsInPlace, type Model } from '../model/index.js';
-import { rss, type Monitor } from '../monitor/monitor.js';
+import type { Monitor } from '../monitor/monitor.js';
+import { memoryScalars, StepTimes } from '../monitor/step-scalars.js';
 import type { Recipe } from '../recipe/schema.js';
 import type { Teacher } from '../teacher/teacher.js';
 import { clipGradNormInPlace } from './grad-clip.js';
@@ -38,6 +39,9 @@ export interface LoopInputs {
   runDir: string;
   monitor: Monitor;
   resume: boolean;
+  /** More scalars measured at each evaluation (run.ts: the diversity of the student's samples on
+   *  the fixed prompts); their time counts as eval time. */
+  evalScalars?: () => Record<string, number>;
   /** Stop (with a checkpoint) once this many steps are done, as an interrupted run would. */
   stopAfterStep?: number;
   /** Logs what the run adds at its last step (samples, summary scalars): called after the final
@@ -91,9 +95,9 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
     monitor.rewindTo(state.step);
   }
 
-  const timings: Record<string, number> = { optimizer: 0, eval: 0, ...(inp.onPolicy ? { generate: 0 } : {}) };
+  const timings: Record<string, number> = { optimizer: 0, eval: 0, ...(inp.onPolicy ? { generate: 0 } : {}), step: 0 };
   const gen = inp.onPolicy ?? null;
-  const allTimings = () => ({ ...micro.timings, ...timings });
+  const allTimings = (): Record<string, number> => ({ ...micro.timings, ...timings });
   const clock = () => performance.now() / 1000;
   const history: StepRecord[] = [];
   const evaluate = async () => {
@@ -106,15 +110,27 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
     const s: Record<string, number> = { 'val/loss': r.valLoss };
     if (r.klToTeacher !== null) s['val/kl_to_teacher'] = r.klToTeacher;
     if (r.top1Agreement !== null) s['val/top1_agreement'] = r.top1Agreement;
+    const t0 = clock();
+    Object.assign(s, inp.evalScalars?.());
+    timings.eval += clock() - t0;
+    s['eval/seconds'] = r.seconds + clock() - t0;
     monitor.scalars(step, s);
+  };
+  // step_time/*_ms: the parts of a training step (eval runs between steps, outside them)
+  const stepTimes = new StepTimes();
+  const stepParts = () => {
+    const parts: Record<string, number> = allTimings();
+    delete parts.eval;
+    return parts;
   };
 
   let generated = 0; // generated micro-batches in this process
   const runStart = clock();
   const tokensAtStart = state.tokens;
-  let window = { t: clock(), tokens: 0, loss: 0, ce: 0, kd: 0, n: 0 };
+  let window = { tokens: 0, loss: 0, ce: 0, kd: 0, n: 0 };
   let skipped = 0; // steps whose non-finite update was dropped (train.nonFinite: skip)
   for (let step = state.step; step < steps; step++) {
+    const stepStart = clock();
     const lr = learningRate(tr.schedule, tr.lr, step, steps);
     const alpha = scheduleValue(alphaS, step);
     const temperature = scheduleValue(tempS, step);
@@ -150,30 +166,29 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
     if (finite) opt.stepInPlace(be, student.params, student.grads, lr);
     else skipped++;
     timings.optimizer += clock() - t0;
+    timings.step += clock() - stepStart;
     state.step = step + 1;
     state.tokens += tr.batchSize * T;
     history.push({ step: state.step, loss, ce, kd, lr, gradNorm });
 
     window.tokens += tr.batchSize * T; window.loss += loss; window.ce += ce; window.kd += kd; window.n++;
     if (state.step % recipe.monitor.logEvery === 0 || state.step === steps) {
-      const now = clock();
       const scalars: Record<string, number> = {
         'train/loss': window.loss / window.n,
         'train/ce_loss': window.ce / window.n,
         'train/lr': lr,
         'train/grad_norm': gradNorm,
         'train/tokens': state.tokens,
-        'train/tokens_per_sec': window.tokens / Math.max(1e-9, now - window.t),
         'train/alpha': alpha,
         'train/temperature': temperature,
-        'sys/rss_mb': rss() / 2 ** 20,
+        ...stepTimes.scalars(stepParts(), 'step', window.n, window.tokens),
+        ...memoryScalars(),
       };
       if (useTeacher) scalars['train/kd_loss'] = window.kd / window.n;
       if (tr.nonFinite === 'skip') scalars['train/skipped_steps'] = skipped;
       if (gen) scalars['train/generated_batches'] = generated;
-      for (const [k, v] of Object.entries(allTimings())) scalars[`time/${k}_s`] = v;
       monitor.scalars(state.step, scalars);
-      window = { t: clock(), tokens: 0, loss: 0, ce: 0, kd: 0, n: 0 };
+      window = { tokens: 0, loss: 0, ce: 0, kd: 0, n: 0 };
     }
     if (recipe.eval.every > 0 && state.step % recipe.eval.every === 0 && state.step !== steps) {
       logEval(state.step, await evaluate());

@@ -11,7 +11,8 @@ import { defaultShardCacheDir, loadCorpusShards, loadTokenizer, type Tokenizer }
 import { loadPairData, type PairCorpus } from '../data/pairs.js';
 import type { TokenStream } from '../data/batcher.js';
 import { createEvalScratch, evaluateTeacher } from '../eval/distill-eval.js';
-import { sampleTexts } from '../eval/samples.js';
+import { sampleContinuations } from '../eval/samples.js';
+import { diversityScalars, sampleDiversity } from '../eval/sample-diversity.js';
 import { Monitor } from '../monitor/monitor.js';
 import type { ProgressStream } from '../monitor/progress.js';
 import type { Recipe } from '../recipe/schema.js';
@@ -132,16 +133,21 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
       be, recipe, student, teacher, useTeacher: kind === 'kd', train: corpus.train.tokens, val: corpus.val.tokens, runDir, monitor,
       pairs: pairs ? { train: pairs.train, pad: tok.eosId ?? tok.bosId ?? 0 } : undefined,
       onPolicy: onPolicyGenerator(recipe, be, student, teacher, tok, source),
+      // over-distillation watch: how varied the student's continuations of the fixed prompts are
+      evalScalars: () => diversityScalars(sampleDiversity(sampleContinuations(be, student, tok, recipe.eval.samples, recipe.seed).map((x) => x.tokens))),
       resume: opts.resume ?? false, stopAfterStep: opts.stopAfterStep,
       onFinish: (step, fe) => {
         const profile = prof?.profile();
         if (profile) monitor.scalars(step, profileScalars(profile));
-        sampleTexts(be, student, tok, recipe.eval.samples, recipe.seed).forEach((text, i) => monitor.text(step, `samples/${i}`, text));
+        sampleContinuations(be, student, tok, recipe.eval.samples, recipe.seed).forEach((x, i) => monitor.text(step, `samples/${i}`, x.text));
         // The teacher's continuations of the same prompts, same settings, for the report to set beside
         // them (a teacher run here whose ids are all the tokenizer's: no padded head to sample from).
         const tm = teacher?.localModel;
         if (tm && tm.config.vocabSize === tok.vocabSize) {
-          sampleTexts(be, tm, tok, recipe.eval.samples, recipe.seed).forEach((text, i) => monitor.text(step, `teacher-samples/${i}`, text));
+          const ts = sampleContinuations(be, tm, tok, recipe.eval.samples, recipe.seed);
+          ts.forEach((x, i) => monitor.text(step, `teacher-samples/${i}`, x.text));
+          // the teacher's diversity on the same prompts: the level a student's is read against
+          monitor.scalars(step, diversityScalars(sampleDiversity(ts.map((x) => x.tokens)), 'teacher_'));
         }
         monitor.scalars(step, { 'eval/val_loss': fe.valLoss });
       },
