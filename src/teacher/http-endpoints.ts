@@ -71,11 +71,17 @@ export class EndpointPool {
 
   /** GETs `path` from one endpoint: its JSON, or null when it answers 404 (no such route). */
   async get(url: string, path: string): Promise<unknown> {
-    let res: Response;
-    try {
-      res = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(this.o.timeoutMs) });
-    } catch (e) {
-      throw new TeacherError(`teacher server ${url}: cannot reach it (${cause(e)}); is it running?`);
+    let res: Response | undefined;
+    // A GET is idempotent: a dropped connection (a keep-alive socket the server closed while we
+    // were idle shows up as one) is tried again, up to `retries` times, before the server is
+    // called unreachable. A timeout is not.
+    for (let attempt = 0; !res; attempt++) {
+      try {
+        res = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(this.o.timeoutMs) });
+      } catch (e) {
+        if ((e as Error).name === 'TimeoutError' || attempt >= this.o.retries) throw new TeacherError(`teacher server ${url}: cannot reach it (${cause(e)}); is it running?`);
+        await sleep(Math.min(MAX_BACKOFF_MS, (this.o.backoffMs ?? DEFAULT_BACKOFF_MS) * 2 ** attempt));
+      }
     }
     if (res.status === 404) return null;
     const text = await res.text();
