@@ -7,6 +7,7 @@
 import type { Backend } from '../engine/backend.js';
 import type { Divergence, TailMode } from '../engine/loss-kinds.js';
 import { DistillError, needLen } from './errors.js';
+import { ascendingOrder, createRadixScratch, type RadixScratch } from './radix-order.js';
 
 export type CrossTokenizerMethod = 'uld' | 'span' | 'exact-map';
 
@@ -30,6 +31,8 @@ export interface CrossRows {
   ids: Int32Array; logProbs: Float32Array; tail: Float32Array; kl: Uint8Array;
   /** (N,K) teacher probabilities sorted in descending order; used where uld[i] = 1. */
   sorted: Float32Array; uld: Uint8Array;
+  /** Scratch of the teacher-row sort (K). */
+  probs: Float32Array; radix: RadixScratch;
 }
 
 /** Rows for N student rows of a V-id student and a K-id teacher; k = the mapped ids + 1 (a
@@ -38,7 +41,7 @@ export function createCrossRows(N: number, V: number, K: number, mappedIds: numb
   const k = Math.min(V, mappedIds + 1);
   return {
     N, V, k, K, ids: new Int32Array(N * k), logProbs: new Float32Array(N * k), tail: new Float32Array(N), kl: new Uint8Array(N),
-    sorted: new Float32Array(N * K), uld: new Uint8Array(N),
+    sorted: new Float32Array(N * K), uld: new Uint8Array(N), probs: new Float32Array(K), radix: createRadixScratch(K),
   };
 }
 
@@ -62,6 +65,8 @@ export function fillCrossRows(rows: CrossRows, tlp: Float32Array, M: number, ali
   for (const [name, a] of [['aligned', align.aligned], ['prefix', align.prefix], ['spanEnd', align.spanEnd], ['targets', targets]] as const) needLen(op, name, a, N);
   rows.ids.fill(-1); rows.logProbs.fill(0); rows.tail.fill(1); rows.kl.fill(0); rows.uld.fill(0);
   const row = (j: number) => { if (j >= M) throw new DistillError(`${op}: teacher row ${j} outside [0, ${M})`); return j * K; };
+  let lastP = -1, lastI = -1; // consecutive student rows often share a prefix row: sorted once
+  const radix = rows.radix, probs = rows.probs;
   for (let i = 0; i < N; i++) {
     const y = targets[i];
     if (y === ignoreIndex) continue;
@@ -92,8 +97,13 @@ export function fillCrossRows(rows: CrossRows, tlp: Float32Array, M: number, ali
     const p = method === 'exact-map' ? -1 : align.prefix[i];
     if (p < 0) continue;
     const tb = row(p), out = rows.sorted.subarray(i * K, (i + 1) * K);
-    for (let v = 0; v < K; v++) out[v] = Math.exp(tlp[tb + v]);
-    out.sort().reverse();
+    if (p === lastP) out.set(rows.sorted.subarray(lastI * K, (lastI + 1) * K));
+    else {
+      for (let v = 0; v < K; v++) probs[v] = Math.exp(tlp[tb + v]);
+      const order = ascendingOrder(probs, K, radix);
+      for (let r = 0; r < K; r++) out[r] = probs[order[K - 1 - r]];
+    }
+    lastP = p; lastI = i;
     rows.uld[i] = 1;
   }
 }
@@ -106,12 +116,12 @@ export interface CrossKdOptions {
   gradScale: number;
 }
 
-/** Scratch: the sparse op's targets and row losses (N each); one ULD row's probabilities, their
- *  descending order, the sign of each id's rank difference and the ranks taken (V each). */
-export interface CrossKdScratch { targets: Int32Array; rowKl: Float32Array; p: Float64Array; order: Float64Array; sign: Float64Array; slot: Uint8Array }
+/** Scratch: the sparse op's targets and row losses (N each); one ULD row's probabilities, the
+ *  sign of each id's rank difference and the sort's scratch (V each). */
+export interface CrossKdScratch { targets: Int32Array; rowKl: Float32Array; p: Float64Array; sign: Float64Array; radix: RadixScratch }
 
 export function createCrossKdScratch(N: number, V: number): CrossKdScratch {
-  return { targets: new Int32Array(N), rowKl: new Float32Array(N), p: new Float64Array(V), order: new Float64Array(V), sign: new Float64Array(V), slot: new Uint8Array(V) };
+  return { targets: new Int32Array(N), rowKl: new Float32Array(N), p: new Float64Array(V), sign: new Float64Array(V), radix: createRadixScratch(V) };
 }
 
 /**
@@ -144,29 +154,25 @@ export function crossTokenizerKdForwardBackward(be: Backend, dStudent: Float32Ar
     for (let i = 0; i < N; i++) if (scratch.targets[i] !== o.ignoreIndex) rowKd[i] = scratch.rowKl[i];
   }
   const invT = 1 / o.temperature, w = o.uldWeight * (o.scaleT2 ? o.temperature * o.temperature : 1);
-  const { p, order, sign, slot } = scratch;
+  const { p, sign, radix } = scratch;
   for (let i = 0; i < N; i++) {
     if (targets[i] === o.ignoreIndex || !rows.uld[i]) continue;
     const zb = i * V, sb = i * K;
     let mx = -Infinity, sum = 0;
     for (let v = 0; v < V; v++) mx = Math.max(mx, student[zb + v] * invT);
     for (let v = 0; v < V; v++) { p[v] = Math.exp(student[zb + v] * invT - mx); sum += p[v]; }
-    for (let v = 0; v < V; v++) { p[v] /= sum; order[v] = p[v]; }
-    order.sort().reverse();
+    for (let v = 0; v < V; v++) p[v] /= sum;
+    const order = ascendingOrder(p, V, radix); // rank r (descending) is id order[V-1-r]
     let loss = 0;
-    for (let r = 0; r < Math.max(V, K); r++) loss += Math.abs((r < V ? order[r] : 0) - (r < K ? rows.sorted[sb + r] : 0));
+    for (let r = 0; r < Math.max(V, K); r++) loss += Math.abs((r < V ? p[order[V - 1 - r]] : 0) - (r < K ? rows.sorted[sb + r] : 0));
     rowKd[i] = w * loss;
     total += w * loss;
     if (!dStudent) continue;
-    // d|ps_r − pt_r|/dps_r = sign; each student id takes the rank of its value (ties: the next free one).
-    slot.fill(0, 0, V);
+    // d|ps_r − pt_r|/dps_r = sign(ps_r − pt_r), given to the id at rank r
     let g = 0;
-    for (let v = 0; v < V; v++) {
-      let lo = 0, hi = V; // the first rank whose value is <= p[v] (order is descending)
-      while (lo < hi) { const m = (lo + hi) >> 1; if (order[m] > p[v]) lo = m + 1; else hi = m; }
-      while (slot[lo]) lo++;
-      slot[lo] = 1;
-      const d = p[v] - (lo < K ? rows.sorted[sb + lo] : 0);
+    for (let r = 0; r < V; r++) {
+      const v = order[V - 1 - r];
+      const d = p[v] - (r < K ? rows.sorted[sb + r] : 0);
       sign[v] = d > 0 ? 1 : d < 0 ? -1 : 0;
       g += p[v] * sign[v];
     }

@@ -20,6 +20,7 @@ import { RunError } from './errors.js';
 import { runTrainingLoop, type LoopResult } from './loop.js';
 import { checkRunFolder, openRunFolder, writeRunJson, writeRunStart } from './run-folder.js';
 import { createStudent } from './student-init.js';
+import { openCrossTokenizer } from './cross-teacher-step.js';
 import { OnPolicyGenerator } from './on-policy.js';
 import type { Model } from '../model/index.js';
 import type { Teacher } from '../teacher/teacher.js';
@@ -106,9 +107,10 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
   const tok = loadTokenizer(recipe.data.tokenizer);
   const { corpus, pairs } = loadRunData(recipe, tok, source);
   const T = recipe.train.seqLen, Bm = recipe.train.batchSize / recipe.train.gradAccum;
+  const cross = openCrossTokenizer(recipe, tok, corpus.train.tokens, source);
   const teacher = await openTeacher(recipe.teacher, {
     be, tokenizer: tok, batch: Bm, seqLen: T, corpus: { train: corpus.train.tokens, val: corpus.val.tokens },
-    processing: recipe.loss.teacher, source,
+    processing: recipe.loss.teacher, source, cross: cross ? { tokenizer: cross.setup.teacher.tok, probe: cross.probe } : undefined,
   });
   const student = createStudent(recipe.student, {
     teacher: teacher?.localModel ?? null, tokenizerVocab: tok.vocabSize, seqLen: T, seed: recipe.seed, recipePath: source, microBatch: Bm,
@@ -132,7 +134,7 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
       be, recipe, student, teacher, useTeacher: kind === 'kd', train: corpus.train.tokens, val: corpus.val.tokens, runDir, monitor,
       pairs: pairs ? { train: pairs.train, pad: tok.eosId ?? tok.bosId ?? 0 } : undefined,
       onPolicy: onPolicyGenerator(recipe, be, student, teacher, tok, source),
-      resume: opts.resume ?? false, stopAfterStep: opts.stopAfterStep,
+      resume: opts.resume ?? false, stopAfterStep: opts.stopAfterStep, cross: cross?.setup,
     });
     const profile = prof?.profile();
     if (profile) {
@@ -142,7 +144,7 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
     // The teacher's own score on the same windows, for the eval table (a teacher that scores any
     // text: the model the students learned from, bf16 weight copies and all in a bf16 run).
     let teacherEval: { valLoss: number; params: number } | null = null;
-    if (teacher?.scoresAnyText) {
+    if (teacher?.scoresAnyText && !cross) {
       const r = await evaluateTeacher(be, teacher, { tokens: corpus.val.tokens, split: 'val' }, Bm, T, createEvalScratch(Bm, T), recipe.eval.maxWindows);
       teacherEval = { valLoss: r.valLoss, params: teacher.params ?? 0 };
     }

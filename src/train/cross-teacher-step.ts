@@ -1,0 +1,130 @@
+// The teacher side of a micro-batch when teacher and student have different tokenizers
+// (recipe loss.crossTokenizer): each student window's text is re-encoded by the teacher's
+// tokenizer and aligned by byte offsets (src/data/token-alignment.ts), the teacher runs on its own
+// ids, and its log-probs become the cross-tokenizer rows src/distill's loss takes. Whatever the
+// teacher's source, it only sees windows of its own ids. It computes no loss.
+import { alignWindow, exactPieceMap, pieceBytesOf, type PieceBytes } from '../data/token-alignment.js';
+import type { Tokenizer } from '../data/index.js';
+import { createCrossRows, fillCrossRows, type CrossAlignment, type CrossRows, type CrossTokenizerMethod } from '../distill/cross-tokenizer-loss.js';
+import { type Teacher, TeacherError } from '../teacher/teacher.js';
+import { openTeacherTokenizer } from '../teacher/teacher-tokenizer.js';
+import type { TokenStream } from '../data/batcher.js';
+import type { Recipe } from '../recipe/schema.js';
+import { RunError } from './errors.js';
+
+/** What a run needs to distil across tokenizers, made once (run.ts). */
+export interface CrossTokenizerSetup {
+  method: CrossTokenizerMethod;
+  uldWeight: number;
+  student: PieceBytes;
+  teacher: PieceBytes;
+  /** Student id -> teacher id with the same bytes, or -1. */
+  map: Int32Array;
+}
+
+export function createCrossTokenizerSetup(method: CrossTokenizerMethod, uldWeight: number, student: Tokenizer, teacher: Tokenizer): CrossTokenizerSetup {
+  const s = pieceBytesOf(student), t = pieceBytesOf(teacher);
+  return { method, uldWeight, student: s, teacher: t, map: exactPieceMap(s, t) };
+}
+
+/** Student ids whose text probes a foreign teacher server (re-encoded by its tokenizer). */
+const PROBE_IDS = 512;
+
+/** loss.crossTokenizer of a recipe, opened: the setup and teacher ids to probe a server with;
+ *  undefined when the recipe does not ask for it. Refuses what cannot apply across tokenizers. */
+export function openCrossTokenizer(recipe: Recipe, tok: Tokenizer, train: TokenStream, source: string): { setup: CrossTokenizerSetup; probe: number[] } | undefined {
+  const c = recipe.loss.crossTokenizer;
+  if (!c) return undefined;
+  const refuse = (key: string, why: string) => { throw new RunError(`${source}: key '${key}': ${why} with loss.crossTokenizer (the teacher's rows are over another vocabulary); remove it`); };
+  if (recipe.teacher.kind === 'none') refuse('teacher.kind', 'no teacher to distil from');
+  if (recipe.teacher.kind === 'store') refuse('teacher.kind', 'a store teacher replays rows of the student\'s positions, not yet kept');
+  if (recipe.loss.onPolicy) refuse('loss.onPolicy', 'on-policy batches are not aligned');
+  if (recipe.loss.kd.kind === 'mse') refuse('loss.kd', 'mse compares logits id by id, which need one vocabulary');
+  const p = recipe.loss.teacher;
+  if (p.topK !== undefined || p.topP < 1 || p.clip !== undefined || p.labelSmoothing > 0) refuse('loss.teacher', 'teacher logit processing (topK, topP, clip, labelSmoothing) is not applied');
+  const teacherTok = openTeacherTokenizer(recipe.teacher, c.teacherTokenizer, source);
+  const setup = createCrossTokenizerSetup(c.method, c.uldWeight, tok, teacherTok);
+  const n = Math.min(PROBE_IDS, train.length);
+  const probe = teacherTok.encode(tok.decode(Array.from({ length: n }, (_, i) => train[i])));
+  return { setup, probe };
+}
+
+export class CrossTeacherStep {
+  readonly rows: CrossRows;
+  private readonly K: number;
+  private readonly tokens: Int32Array;
+  private readonly tlp: Float32Array;
+  private readonly align: CrossAlignment;
+  private readonly offsets: Int32Array;
+  /** Per window: teacher positions holding text (the rest is padding no student row refers to). */
+  private readonly used: Int32Array;
+  private readonly pad: number;
+  /** Student positions with an aligned teacher position, and all scored, since the start (a log figure). */
+  readonly stats = { aligned: 0, positions: 0 };
+
+  constructor(readonly teacher: Teacher, readonly setup: CrossTokenizerSetup, private readonly B: number, private readonly T: number,
+    V: number, private readonly ignoreIndex: number) {
+    this.K = setup.teacher.tok.vocabSize;
+    if (teacher.vocabSize < this.K) throw new TeacherError(`teacher ${teacher.description} has ${teacher.vocabSize} ids, its tokenizer ${setup.teacher.tok.source} ${this.K}`);
+    let mapped = 0;
+    for (const m of setup.map) if (m >= 0) mapped++;
+    const N = B * T;
+    this.rows = createCrossRows(N, V, this.K, mapped);
+    this.tokens = new Int32Array(N);
+    this.tlp = new Float32Array(N * this.K);
+    this.offsets = new Int32Array(B);
+    this.used = new Int32Array(B);
+    this.align = { aligned: new Int32Array(N), prefix: new Int32Array(N), spanEnd: new Int32Array(N), teacherNext: new Int32Array(N) };
+    const t = setup.teacher.tok;
+    this.pad = t.eosId ?? t.bosId ?? 0;
+  }
+
+  /** Cross rows for windows (B rows of T+1 student ids: inputs, then the last target) and the
+   *  targets (B*T, ignoreIndex where masked), the teacher's log-probs at `temperature`. */
+  async fill(windows: Int32Array, targets: Int32Array, temperature: number): Promise<CrossRows> {
+    const { B, T, K, align } = this;
+    for (let b = 0; b < B; b++) {
+      const a = alignWindow(this.setup.student, this.setup.teacher, windows.subarray(b * (T + 1), (b + 1) * (T + 1)), T);
+      const base = b * T, ids = a.teacherIds;
+      this.used[b] = Math.min(ids.length, T);
+      for (let j = 0; j < T; j++) {
+        this.tokens[base + j] = j < ids.length ? ids[j] : this.pad;
+        align.teacherNext[base + j] = j + 1 < ids.length ? ids[j + 1] : -1;
+      }
+      for (let i = 0; i < T; i++) {
+        align.aligned[base + i] = a.aligned[i] >= 0 ? base + a.aligned[i] : -1;
+        align.prefix[base + i] = a.prefix[i] >= 0 ? base + a.prefix[i] : -1;
+        align.spanEnd[base + i] = a.spanEnd[i] >= 0 ? base + a.spanEnd[i] : -1;
+        if (targets[base + i] !== this.ignoreIndex) { this.stats.positions++; if (a.aligned[i] >= 0) this.stats.aligned++; }
+      }
+    }
+    const out = await this.teacher.predict({
+      tokens: this.tokens, B, T, split: 'train', offsets: this.offsets, V: K, accept: ['logits', 'sparse'], temperature,
+    });
+    const N = B * T, tlp = this.tlp;
+    if (out.kind === 'logits') {
+      const invT = 1 / temperature;
+      for (let r = 0; r < N; r++) {
+        if (r % T >= this.used[Math.floor(r / T)]) continue;
+        const z = out.logits.subarray(r * K, (r + 1) * K), o = tlp.subarray(r * K, (r + 1) * K);
+        let mx = -Infinity, s = 0;
+        for (let v = 0; v < K; v++) { const x = z[v] * invT; o[v] = x; if (x > mx) mx = x; }
+        for (let v = 0; v < K; v++) s += Math.exp(o[v] - mx);
+        const l = mx + Math.log(s);
+        for (let v = 0; v < K; v++) o[v] -= l;
+      }
+    } else if (out.kind === 'sparse') {
+      tlp.fill(-Infinity);
+      for (let r = 0; r < N; r++) {
+        for (let e = 0; e < out.k; e++) {
+          const id = out.ids[r * out.k + e];
+          if (id >= 0) tlp[r * K + id] = out.logProbs[r * out.k + e];
+        }
+      }
+    } else {
+      throw new TeacherError(`teacher ${this.teacher.description} answered with ${out.kind} rows; cross-tokenizer distillation takes logits or sparse rows`);
+    }
+    fillCrossRows(this.rows, tlp, N, align, this.setup.map, targets, this.setup.method, this.ignoreIndex);
+    return this.rows;
+  }
+}
