@@ -186,3 +186,59 @@ export function alignWindow(student: PieceBytes, teacher: PieceBytes, window: Ar
   }
   return { teacherIds: tIds, aligned, prefix, spanEnd };
 }
+
+/** The alignment of two whole token streams of the same documents (each BOS + a document's
+ *  ids, in the same order: the corpus convention), per student position; teacher positions are
+ *  stream positions. Fields as WindowAlignment's. */
+export interface StreamAlignment { aligned: Int32Array; prefix: Int32Array; spanEnd: Int32Array }
+
+/**
+ * Aligns a student stream with the teacher's stream of the same documents (an offline store
+ * made with the teacher's tokenizer), document by document: the student's bytes of a document
+ * are the text, the teacher's pieces are walked over it (<unk> as in alignWindow). Throws when
+ * the streams do not hold the same number of documents.
+ */
+export function alignStreams(student: PieceBytes, teacher: PieceBytes, s: ArrayLike<number>, t: ArrayLike<number>): StreamAlignment {
+  const sBos = student.tok.bosId, tBos = teacher.tok.bosId;
+  const starts = (ids: ArrayLike<number>, bos: number | null) => {
+    const out: number[] = [];
+    for (let i = 0; i < ids.length; i++) if (ids[i] === bos) out.push(i);
+    return out;
+  };
+  const sd = starts(s, sBos), td = starts(t, tBos);
+  if (sd.length !== td.length || sd[0] !== 0 || td[0] !== 0) {
+    throw new TokenizerError(teacher.tok.source, `the teacher's token stream holds ${td.length} documents (BOS ${tBos}), the student's ${sd.length} (BOS ${sBos}); they must be the same documents in the same order`);
+  }
+  // Ends on one axis: each document adds its student bytes plus one virtual byte for its BOS.
+  const sEnd = new Float64Array(s.length), tEnd = new Float64Array(t.length).fill(-1);
+  let base = 0;
+  for (let d = 0; d < sd.length; d++) {
+    const s1 = d + 1 < sd.length ? sd[d + 1] : s.length, t1 = d + 1 < td.length ? td[d + 1] : t.length;
+    sEnd[sd[d]] = tEnd[td[d]] = base + 1;
+    let at = base + 1;
+    const parts: Uint8Array[] = [];
+    for (let i = sd[d] + 1; i < s1; i++) { const b = student.bytes[s[i]]; parts.push(b); at += b.length; sEnd[i] = at; }
+    const text = Buffer.concat(parts);
+    const ids = Array.from({ length: t1 - td[d] - 1 }, (_, k) => t[td[d] + 1 + k]);
+    // a teacher without the student's dummy-prefix space spells the text from its second byte
+    const skip = student.dummyPrefix && !teacher.dummyPrefix && text[0] === 0x20 ? 1 : 0;
+    const ends = pieceEnds(teacher, ids, text.subarray(skip));
+    for (let k = 0; k < ends.length; k++) tEnd[td[d] + 1 + k] = base + 1 + skip + ends[k];
+    base = at;
+  }
+  const lastAt = new Map<number, number>();
+  for (let j = 0; j < t.length; j++) if (tEnd[j] >= 0) lastAt.set(tEnd[j], j);
+  const n = s.length;
+  const aligned = new Int32Array(n).fill(-1), prefix = new Int32Array(n).fill(-1), spanEnd = new Int32Array(n).fill(-1);
+  let p = -1, last = -1; // teacher positions walked; the last one that spells text
+  for (let k = 0; k < n; k++) {
+    while (p + 1 < t.length && (tEnd[p + 1] < 0 || tEnd[p + 1] <= sEnd[k])) { p++; if (tEnd[p] >= 0) last = p; }
+    prefix[k] = last;
+    const j = lastAt.get(sEnd[k]);
+    if (j === undefined) continue;
+    aligned[k] = j;
+    const j2 = k + 1 < n ? lastAt.get(sEnd[k + 1]) : undefined;
+    if (j2 !== undefined && j2 > j) spanEnd[k] = j2;
+  }
+  return { aligned, prefix, spanEnd };
+}

@@ -37,8 +37,9 @@ export interface TeacherContext {
   /** Where the spec comes from (a recipe file), to begin error messages with. */
   source: string;
   /** loss.crossTokenizer: the tokenizer the teacher's ids are of (checked instead of the run's),
-   *  and ids of it to probe a foreign server with. */
-  cross?: { tokenizer: Tokenizer; probe: ArrayLike<number> };
+   *  ids of it to probe a foreign server with, and the corpus as it tokenizes it (what a store
+   *  teacher must have been cached from). */
+  cross?: { tokenizer: Tokenizer; probe: ArrayLike<number>; corpus?: { train: TokenStream; val: TokenStream } };
 }
 
 /** The teacher `spec` names, opened and checked against `ctx`; null for `none` (hard labels only). */
@@ -56,7 +57,7 @@ export async function openTeacher(spec: TeacherSpec, ctx: TeacherContext): Promi
       break;
     }
     case 'store':
-      teacher = openStoreTeacher(spec, ctx);
+      teacher = openStoreTeacher(spec, ctx.cross ? { ...ctx, tokenizer: ctx.cross.tokenizer, corpus: ctx.cross.corpus ?? ctx.corpus } : ctx);
       break;
     case 'onnx':
       teacher = await openOnnxTeacher(spec.path, ctx.batch, ctx.seqLen, ctx.source);

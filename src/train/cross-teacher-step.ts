@@ -3,8 +3,9 @@
 // tokenizer and aligned by byte offsets (src/data/token-alignment.ts), the teacher runs on its own
 // ids, and its log-probs become the cross-tokenizer rows src/distill's loss takes. Whatever the
 // teacher's source, it only sees windows of its own ids. It computes no loss.
-import { alignWindow, exactPieceMap, pieceBytesOf, type PieceBytes } from '../data/token-alignment.js';
-import type { Tokenizer } from '../data/index.js';
+import { alignStreams, alignWindow, exactPieceMap, pieceBytesOf, type PieceBytes, type StreamAlignment } from '../data/token-alignment.js';
+import { defaultShardCacheDir, loadCorpusShards, type Tokenizer } from '../data/index.js';
+import { readManifest } from '../store/manifest.js';
 import { createCrossRows, fillCrossRows, type CrossAlignment, type CrossRows, type CrossTokenizerMethod } from '../distill/cross-tokenizer-loss.js';
 import { type Teacher, TeacherError } from '../teacher/teacher.js';
 import { openTeacherTokenizer } from '../teacher/teacher-tokenizer.js';
@@ -20,6 +21,9 @@ export interface CrossTokenizerSetup {
   teacher: PieceBytes;
   /** Student id -> teacher id with the same bytes, or -1. */
   map: Int32Array;
+  /** A store teacher: its (teacher-token) train stream and that stream's alignment with the
+   *  student's train stream; teacher windows are then read from the store, not encoded. */
+  stored?: { teacherTrain: TokenStream; align: StreamAlignment };
 }
 
 export function createCrossTokenizerSetup(method: CrossTokenizerMethod, uldWeight: number, student: Tokenizer, teacher: Tokenizer): CrossTokenizerSetup {
@@ -32,12 +36,12 @@ const PROBE_IDS = 512;
 
 /** loss.crossTokenizer of a recipe, opened: the setup and teacher ids to probe a server with;
  *  undefined when the recipe does not ask for it. Refuses what cannot apply across tokenizers. */
-export function openCrossTokenizer(recipe: Recipe, tok: Tokenizer, train: TokenStream, source: string): { setup: CrossTokenizerSetup; probe: number[] } | undefined {
+export function openCrossTokenizer(recipe: Recipe, tok: Tokenizer, train: TokenStream, source: string):
+  { setup: CrossTokenizerSetup; probe: number[]; teacherCorpus?: { train: TokenStream; val: TokenStream } } | undefined {
   const c = recipe.loss.crossTokenizer;
   if (!c) return undefined;
   const refuse = (key: string, why: string) => { throw new RunError(`${source}: key '${key}': ${why} with loss.crossTokenizer (the teacher's rows are over another vocabulary); remove it`); };
   if (recipe.teacher.kind === 'none') refuse('teacher.kind', 'no teacher to distil from');
-  if (recipe.teacher.kind === 'store') refuse('teacher.kind', 'a store teacher replays rows of the student\'s positions, not yet kept');
   if (recipe.loss.onPolicy) refuse('loss.onPolicy', 'on-policy batches are not aligned');
   if (recipe.loss.kd.kind === 'mse') refuse('loss.kd', 'mse compares logits id by id, which need one vocabulary');
   const p = recipe.loss.teacher;
@@ -46,7 +50,15 @@ export function openCrossTokenizer(recipe: Recipe, tok: Tokenizer, train: TokenS
   const setup = createCrossTokenizerSetup(c.method, c.uldWeight, tok, teacherTok);
   const n = Math.min(PROBE_IDS, train.length);
   const probe = teacherTok.encode(tok.decode(Array.from({ length: n }, (_, i) => train[i])));
-  return { setup, probe };
+  if (recipe.teacher.kind !== 'store') return { setup, probe };
+  // A store holds rows at the positions of the corpus as the teacher's tokenizer cuts it: the same
+  // data, tokenized with that tokenizer, and aligned once with the student's stream.
+  const d = recipe.data;
+  if (d.format !== 'text' && d.format !== 'jsonl') refuse('data.format', `a store holds a token stream; data.format ${d.format} trains on pair rows`);
+  const teacherCorpus = loadCorpusShards(d.path, teacherTok, { cacheDir: d.cacheDir ?? defaultShardCacheDir(), format: d.format as 'text' | 'jsonl', field: d.field, valFraction: d.validFraction });
+  const t = { train: teacherCorpus.train.tokens, val: teacherCorpus.val.tokens };
+  setup.stored = { teacherTrain: t.train, align: alignStreams(setup.student, setup.teacher, train, t.train) };
+  return { setup, probe, teacherCorpus: t };
 }
 
 export class CrossTeacherStep {
@@ -79,11 +91,13 @@ export class CrossTeacherStep {
     this.pad = t.eosId ?? t.bosId ?? 0;
   }
 
-  /** Cross rows for windows (B rows of T+1 student ids: inputs, then the last target) and the
-   *  targets (B*T, ignoreIndex where masked), the teacher's log-probs at `temperature`. */
-  async fill(windows: Int32Array, targets: Int32Array, temperature: number): Promise<CrossRows> {
+  /** Cross rows for windows (B rows of T+1 student ids: inputs, then the last target) at train
+   *  positions `offsets` (B), and the targets (B*T, ignoreIndex where masked), the teacher's
+   *  log-probs at `temperature`. */
+  async fill(windows: Int32Array, offsets: Int32Array, targets: Int32Array, temperature: number): Promise<CrossRows> {
     const { B, T, K, align } = this;
-    for (let b = 0; b < B; b++) {
+    if (this.setup.stored) this.alignStored(offsets, targets);
+    else for (let b = 0; b < B; b++) {
       const a = alignWindow(this.setup.student, this.setup.teacher, windows.subarray(b * (T + 1), (b + 1) * (T + 1)), T);
       const base = b * T, ids = a.teacherIds;
       this.used[b] = Math.min(ids.length, T);
@@ -98,6 +112,38 @@ export class CrossTeacherStep {
         if (targets[base + i] !== this.ignoreIndex) { this.stats.positions++; if (a.aligned[i] >= 0) this.stats.aligned++; }
       }
     }
+    return this.rowsFromTeacher(targets, temperature);
+  }
+
+  /** A store teacher: each window's teacher rows are the stored ones from the teacher position
+   *  aligned with (or a prefix of) its first student position; references past T are dropped. */
+  private alignStored(offsets: Int32Array, targets: Int32Array): void {
+    const { B, T, align } = this;
+    const { teacherTrain: tt, align: sa } = this.setup.stored!;
+    for (let b = 0; b < B; b++) {
+      const o = offsets[b], base = b * T;
+      const q0 = Math.max(0, Math.min(sa.prefix[o] >= 0 ? sa.prefix[o] : 0, tt.length - T));
+      this.offsets[b] = q0;
+      this.used[b] = T;
+      for (let j = 0; j < T; j++) {
+        this.tokens[base + j] = tt[q0 + j];
+        align.teacherNext[base + j] = q0 + j + 1 < tt.length ? tt[q0 + j + 1] : -1;
+      }
+      const local = (q: number) => (q >= q0 && q < q0 + T ? base + q - q0 : -1);
+      for (let i = 0; i < T; i++) {
+        const a = local(sa.aligned[o + i]), e = sa.spanEnd[o + i];
+        align.aligned[base + i] = a;
+        align.prefix[base + i] = local(sa.prefix[o + i]);
+        // the span's last predicting row (e − 1) must be in the window too
+        align.spanEnd[base + i] = a >= 0 && e >= 0 && local(e - 1) >= 0 ? base + e - q0 : -1;
+        if (targets[base + i] !== this.ignoreIndex) { this.stats.positions++; if (a >= 0) this.stats.aligned++; }
+      }
+    }
+  }
+
+  /** Asks the teacher for the windows set up, and fills the rows from its answer. */
+  private async rowsFromTeacher(targets: Int32Array, temperature: number): Promise<CrossRows> {
+    const { B, T, K, align } = this;
     const out = await this.teacher.predict({
       tokens: this.tokens, B, T, split: 'train', offsets: this.offsets, V: K, accept: ['logits', 'sparse'], temperature,
     });

@@ -108,7 +108,7 @@ export class MicroStep {
     const clock = () => performance.now() / 1000;
     const t0 = clock();
     if (this.crossStep) {
-      const rows = await this.crossStep.fill(this.windows, this.targets, temperature);
+      const rows = await this.crossStep.fill(this.windows, this.offsets, this.targets, temperature);
       this.timings.teacher += clock() - t0;
       return this.runUnfused({ kind: 'none' }, alpha, temperature, gradScale, rows);
     }

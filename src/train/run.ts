@@ -110,7 +110,7 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
   const cross = openCrossTokenizer(recipe, tok, corpus.train.tokens, source);
   const teacher = await openTeacher(recipe.teacher, {
     be, tokenizer: tok, batch: Bm, seqLen: T, corpus: { train: corpus.train.tokens, val: corpus.val.tokens },
-    processing: recipe.loss.teacher, source, cross: cross ? { tokenizer: cross.setup.teacher.tok, probe: cross.probe } : undefined,
+    processing: recipe.loss.teacher, source, cross: cross ? { tokenizer: cross.setup.teacher.tok, probe: cross.probe, corpus: cross.teacherCorpus } : undefined,
   });
   const student = createStudent(recipe.student, {
     teacher: teacher?.localModel ?? null, tokenizerVocab: tok.vocabSize, seqLen: T, seed: recipe.seed, recipePath: source, microBatch: Bm,
