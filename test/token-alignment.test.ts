@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { fixturesDir } from './helpers/fixtures.js';
 import { loadTokenizer } from '../src/data/load-tokenizer.js';
-import { alignWindow, byteOffsets, exactPieceMap, pieceBytesOf } from '../src/data/token-alignment.js';
+import { alignStreams, alignWindow, byteOffsets, exactPieceMap, pieceBytesOf } from '../src/data/token-alignment.js';
 
 const data = join(fixturesDir, '..', '..', '..', 'shared', 'data');
 const student = loadTokenizer(join(data, 'stories260K', 'tok512.bin'));
@@ -83,4 +83,25 @@ test('alignment: a window starting mid-text and a teacher window shorter than th
   assert.equal(short.teacherIds.length, 4);
   assert.deepEqual([...short.aligned], [0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1]);
   assert.equal(Math.max(...short.prefix), 2);
+});
+
+test('stream alignment (a store\'s positions) agrees with window alignment on windows that start at a document', () => {
+  const docs = ['Once upon a time, Lily saw a café.', 'naïve 日本 ok', 'on the hill, a big dog ran.'];
+  const s: number[] = [], t: number[] = [];
+  for (const d of docs) { s.push(...student.encode(d, { bos: true })); t.push(...teacher.encode(d, { bos: true })); }
+  const st = alignStreams(sp, tp, s, t);
+  let at = 0, checked = 0;
+  for (const d of docs) {
+    const n = student.encode(d, { bos: true }).length;
+    const w = alignWindow(sp, tp, s.slice(at, Math.min(s.length, at + n + 1)), 64);
+    const q0 = st.aligned[at]; // the document's BOS
+    assert.equal(t[q0], teacher.bosId);
+    for (let i = 0; i < w.aligned.length; i++, checked++) {
+      assert.equal(st.aligned[at + i], w.aligned[i] >= 0 ? q0 + w.aligned[i] : -1, `doc at ${at}, position ${i}`);
+      assert.equal(st.spanEnd[at + i], w.spanEnd[i] >= 0 ? q0 + w.spanEnd[i] : -1, `doc at ${at}, position ${i}`);
+    }
+    at += n;
+  }
+  assert.equal(checked, s.length - 1);
+  assert.throws(() => alignStreams(sp, tp, s, t.slice(0, t.lastIndexOf(teacher.bosId!))), /2 documents .* 3/);
 });

@@ -68,6 +68,8 @@ export class CrossTeacherStep {
   private readonly tlp: Float32Array;
   private readonly align: CrossAlignment;
   private readonly offsets: Int32Array;
+  /** Teacher window length of this call: T, or a store's whole (shorter) stream. */
+  private tq = 0;
   /** Per window: teacher positions holding text (the rest is padding no student row refers to). */
   private readonly used: Int32Array;
   private readonly pad: number;
@@ -96,6 +98,7 @@ export class CrossTeacherStep {
    *  log-probs at `temperature`. */
   async fill(windows: Int32Array, offsets: Int32Array, targets: Int32Array, temperature: number): Promise<CrossRows> {
     const { B, T, K, align } = this;
+    this.tq = T;
     if (this.setup.stored) this.alignStored(offsets, targets);
     else for (let b = 0; b < B; b++) {
       const a = alignWindow(this.setup.student, this.setup.teacher, windows.subarray(b * (T + 1), (b + 1) * (T + 1)), T);
@@ -120,22 +123,23 @@ export class CrossTeacherStep {
   private alignStored(offsets: Int32Array, targets: Int32Array): void {
     const { B, T, align } = this;
     const { teacherTrain: tt, align: sa } = this.setup.stored!;
+    const tq = this.tq = Math.min(T, tt.length);
     for (let b = 0; b < B; b++) {
-      const o = offsets[b], base = b * T;
-      const q0 = Math.max(0, Math.min(sa.prefix[o] >= 0 ? sa.prefix[o] : 0, tt.length - T));
+      const o = offsets[b], base = b * T, tb = b * tq;
+      const q0 = Math.max(0, Math.min(sa.prefix[o] >= 0 ? sa.prefix[o] : 0, tt.length - tq));
       this.offsets[b] = q0;
-      this.used[b] = T;
-      for (let j = 0; j < T; j++) {
-        this.tokens[base + j] = tt[q0 + j];
-        align.teacherNext[base + j] = q0 + j + 1 < tt.length ? tt[q0 + j + 1] : -1;
+      this.used[b] = tq;
+      for (let j = 0; j < tq; j++) {
+        this.tokens[tb + j] = tt[q0 + j];
+        align.teacherNext[tb + j] = q0 + j + 1 < tt.length ? tt[q0 + j + 1] : -1;
       }
-      const local = (q: number) => (q >= q0 && q < q0 + T ? base + q - q0 : -1);
+      const local = (q: number) => (q >= q0 && q < q0 + tq ? tb + q - q0 : -1);
       for (let i = 0; i < T; i++) {
         const a = local(sa.aligned[o + i]), e = sa.spanEnd[o + i];
         align.aligned[base + i] = a;
         align.prefix[base + i] = local(sa.prefix[o + i]);
         // the span's last predicting row (e − 1) must be in the window too
-        align.spanEnd[base + i] = a >= 0 && e >= 0 && local(e - 1) >= 0 ? base + e - q0 : -1;
+        align.spanEnd[base + i] = a >= 0 && e >= 0 && local(e - 1) >= 0 ? tb + e - q0 : -1;
         if (targets[base + i] !== this.ignoreIndex) { this.stats.positions++; if (a >= 0) this.stats.aligned++; }
       }
     }
@@ -143,11 +147,11 @@ export class CrossTeacherStep {
 
   /** Asks the teacher for the windows set up, and fills the rows from its answer. */
   private async rowsFromTeacher(targets: Int32Array, temperature: number): Promise<CrossRows> {
-    const { B, T, K, align } = this;
-    const out = await this.teacher.predict({
-      tokens: this.tokens, B, T, split: 'train', offsets: this.offsets, V: K, accept: ['logits', 'sparse'], temperature,
-    });
+    const { B, K, align, tq: T } = this;
     const N = B * T, tlp = this.tlp;
+    const out = await this.teacher.predict({
+      tokens: this.tokens.subarray(0, N), B, T, split: 'train', offsets: this.offsets, V: K, accept: ['logits', 'sparse'], temperature,
+    });
     if (out.kind === 'logits') {
       const invT = 1 / temperature;
       for (let r = 0; r < N; r++) {
