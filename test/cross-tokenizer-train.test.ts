@@ -14,6 +14,7 @@ import { loadLlamaCpp } from '../src/teacher/llama-cpp-runtime.js';
 import { TeacherError } from '../src/teacher/teacher.js';
 import { RunError } from '../src/train/run.js';
 import { runRecipeFile } from './helpers/run-recipe.js';
+import { twoDocCorpus } from './helpers/two-docs.js';
 import { startServe } from './helpers/serve-child.js';
 
 const data = join('..', 'shared', 'data');
@@ -22,15 +23,10 @@ const dir = mkdtempSync(join(tmpdir(), 'distill-cross-'));
 const cli = join('dist', 'src', 'cli', 'main.js');
 const tok = loadTokenizer(join(data, 'stories260K', 'tok512.bin'));
 
-// One train document A and validFraction 0.5, T = |A| − 1: every training window is A from its
+// Two documents (helpers/two-docs.ts): every training window is the train paragraph A from its
 // start (the window a store's teacher context and the online teacher then share exactly).
-const paragraphs = readFileSync(join(data, 'tinystories', 'stories.txt'), 'utf8').split(/\n\s*\n/);
-const lens = paragraphs.map((p) => tok.encode(p, { bos: true }).length);
-const a = lens.findIndex((n) => n >= 60 && n <= 100);
-const b = lens.findIndex((n, i) => i > a && n >= 2 * lens[a] + 1);
-const corpus = join(dir, 'two.txt');
-writeFileSync(corpus, `${paragraphs[a]}\n\n${paragraphs[b]}`);
-const T = lens[a] - 1;
+const { corpus, trainText } = twoDocCorpus(dir, tok);
+const T = tok.encode(trainText, { bos: true }).length - 1;
 
 // A student checkpoint every run starts from, so that runs differ only in their teacher (a fresh
 // student takes norms from a teacher it can load, which ONNX and llama.cpp teachers are not).
@@ -112,7 +108,7 @@ test('an http teacher (distill serve) trains with the tokenizer named; its top-k
 
 test('a store cached with the teacher\'s tokenizer records it; with every id in f32 it gives the online KD', async () => {
   const store = join(dir, 'store');
-  const teacherLen = loadTokenizer(T656).encode(paragraphs[a], { bos: true }).length;
+  const teacherLen = loadTokenizer(T656).encode(trainText, { bos: true }).length;
   // the recipe gives the data settings (validFraction 0.5, the shard cache); --tokenizer the teacher's
   execFileSync('node', [cli, 'cache', '--recipe', recipe('cache', `{kind: checkpoint, path: ${T656}}`, '{alpha: 0.5}'), '--tokenizer', T656, '--k', '2048', '--encoding', 'f32',
     '--context', String(teacherLen), '--shard-positions', String(teacherLen), '--out', store, '--no-progress', '--backend', 'ref']);
