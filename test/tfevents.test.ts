@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { crc32c, maskCrc, maskedCrc32c } from '../src/io/crc32c.js';
 import { FormatError } from '../src/io/errors.js';
-import { decodeEvent, encodeEvent, frameRecord, readTfEvents, TfEventsCrcError, TfEventsWriter, TFEVENTS_FILE_VERSION } from '../src/io/tfevents.js';
+import { decodeEvent, encodeEvent, frameRecord, readTfEvents, TfEventsCrcError, TfEventsWriter, TFEVENTS_FILE_VERSION, truncateTfEvents } from '../src/io/tfevents.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'distill-tfevents-'));
 
@@ -192,6 +192,33 @@ test('a file that is not an event file is refused', () => {
     const p = join(dir, 'x');
     writeFileSync(p, frameRecord(encodeEvent({ wallTime: 1, step: 1, values: [{ tag: 'a', simpleValue: 1 }] })));
     assert.throws(() => readTfEvents(p), /record 0 has no file_version/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('truncateTfEvents keeps the records of steps ≤ the resume step and drops a torn tail', () => {
+  const dir = tmp();
+  try {
+    const w = new TfEventsWriter(dir, { host: 'h', now: () => 1_700_000_000_000, flushEveryRecords: 1 });
+    for (let s = 1; s <= 6; s++) w.addScalars(s, { 'train/loss': 1 / s });
+    w.addText(6, 'sample', 'once upon');
+    w.close();
+    const full = readFileSync(w.path);
+    // A torn write after the last whole record: half of another record's bytes.
+    writeFileSync(w.path, Buffer.concat([full, frameRecord(encodeEvent({ wallTime: 1, step: 7, values: [{ tag: 'x', simpleValue: 7 }] })).subarray(0, 9)]));
+    assert.ok(truncateTfEvents(w.path, 4) > 0);
+    const kept = readTfEvents(w.path);
+    assert.deepEqual(kept.map((e) => e.step), [0, 1, 2, 3, 4]); // the file_version record is step 0
+    assert.equal(kept[0].fileVersion, TFEVENTS_FILE_VERSION);
+    assert.equal(truncateTfEvents(w.path, 4), 0, 'a second cut to the same step changes nothing');
+    // A damaged record (one flipped data byte) ends the file there, whatever its step.
+    const bytes = readFileSync(w.path);
+    const last = verifyRecords(w.path).length - 1;
+    bytes[bytes.length - 6] ^= 0x40;
+    writeFileSync(w.path, bytes);
+    truncateTfEvents(w.path, 100);
+    assert.equal(readTfEvents(w.path).length, last);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

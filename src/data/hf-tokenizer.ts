@@ -34,6 +34,31 @@ function unicodeToByte(): Map<number, number> {
   return map;
 }
 
+/** The parts of a tokenizer.json this file and the package read, checked for type before either does. */
+function checkTokenizerJson(source: string, json: TokenizerJson): asserts json is TokenizerJson & { model: NonNullable<TokenizerJson['model']> } {
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObj(json) || !isObj(json.model)) throw new TokenizerError(source, 'not a Hugging Face tokenizer.json: no "model" object');
+  if (typeof json.model.type !== 'string' && json.model.type !== undefined) throw new TokenizerError(source, `"model.type" must be a string, got ${JSON.stringify(json.model.type)}`);
+  const vocab = (json.model as Record<string, unknown>).vocab;
+  if (isObj(vocab)) {
+    for (const [piece, id] of Object.entries(vocab)) {
+      if (!Number.isInteger(id) || (id as number) < 0) throw new TokenizerError(source, `"model.vocab" maps ${JSON.stringify(piece).slice(0, 40)} to ${JSON.stringify(id)}; expected a non-negative integer id`);
+    }
+  }
+  const merges = json.model.merges;
+  if (merges !== undefined && !(Array.isArray(merges) && merges.every((m) => typeof m === 'string' || (Array.isArray(m) && m.length === 2 && m.every((x) => typeof x === 'string'))))) {
+    throw new TokenizerError(source, '"model.merges" must be a list of "a b" strings or [a, b] pairs');
+  }
+  for (const part of ['normalizer', 'pre_tokenizer', 'post_processor', 'decoder'] as const) {
+    const v: unknown = json[part];
+    if (v !== undefined && v !== null && !(isObj(v) && typeof v.type === 'string')) throw new TokenizerError(source, `"${part}" must be null or an object with a string "type"`);
+  }
+  const added: unknown = json.added_tokens;
+  if (added !== undefined && !(Array.isArray(added) && added.every((t) => isObj(t) && Number.isInteger(t.id) && (t.id as number) >= 0 && typeof t.content === 'string'))) {
+    throw new TokenizerError(source, '"added_tokens" must be a list of {id: non-negative integer, content: string, ...}');
+  }
+}
+
 export class HfTokenizer implements Tokenizer {
   readonly kind = 'hf' as const;
   readonly vocabSize: number;
@@ -54,9 +79,7 @@ export class HfTokenizer implements Tokenizer {
   /** `specials`: the roles the folder's special_tokens_map.json / tokenizer_config.json name (hf-special-tokens.ts). */
   constructor(readonly source: string, json: TokenizerJson, specials: SpecialTokenNames = {}) {
     this.json = json;
-    if (typeof json !== 'object' || json === null || typeof json.model !== 'object') {
-      throw new TokenizerError(source, 'not a Hugging Face tokenizer.json: no "model" object');
-    }
+    checkTokenizerJson(source, json);
     try {
       this.impl = new HfTokenizerImpl(json, {});
     } catch (e) {
@@ -97,8 +120,21 @@ export class HfTokenizer implements Tokenizer {
     this.byteFallback = json.model.byte_fallback === true;
   }
 
+  /** Runs the package's tokenizer; an error in it (a tokenizer.json it accepted but cannot run) names the file. */
+  private guarded<T>(what: string, f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof TokenizerError) throw e;
+      throw new TokenizerError(this.source, `the tokenizer.json could not ${what}: ${(e as Error).message}`);
+    }
+  }
+
   encode(text: string, opts: EncodeOptions = {}): number[] {
-    const ids = text.length === 0 ? [] : this.impl.encode(text, { add_special_tokens: false }).ids;
+    const ids = text.length === 0 ? [] : this.guarded('encode text', () => this.impl.encode(text, { add_special_tokens: false }).ids);
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) throw new TokenizerError(this.source, `encoding gave id ${String(id)}, outside the vocabulary [0, ${this.vocabSize}); the tokenizer.json is inconsistent`);
+    }
     if (opts.bos) {
       if (this.bosId === null) throw new TokenizerError(this.source, 'this tokenizer has no BOS token');
       ids.unshift(this.bosId);
@@ -115,7 +151,7 @@ export class HfTokenizer implements Tokenizer {
     checkIds(this, ids);
     const kept = ids.filter((id) => !this.special.has(id));
     if (kept.length === 0) return '';
-    return this.impl.decode(kept, { skip_special_tokens: true, clean_up_tokenization_spaces: false });
+    return this.guarded('decode ids', () => this.impl.decode(kept, { skip_special_tokens: true, clean_up_tokenization_spaces: false }));
   }
 
   decodeToken(prev: number, id: number): Uint8Array {
@@ -127,7 +163,7 @@ export class HfTokenizer implements Tokenizer {
       let n = 0;
       for (const ch of tok) {
         const b = this.byteLevel.get(ch.codePointAt(0) as number);
-        if (b === undefined) return Buffer.from(this.impl.decode([id], { clean_up_tokenization_spaces: false }), 'utf8');
+        if (b === undefined) return Buffer.from(this.guarded('decode ids', () => this.impl.decode([id], { clean_up_tokenization_spaces: false })), 'utf8');
         out[n++] = b;
       }
       return out.subarray(0, n);
@@ -137,7 +173,7 @@ export class HfTokenizer implements Tokenizer {
     // Generic decoders (Metaspace, Replace+Strip, WordPiece): the text this id adds after prev.
     // A byte piece alone decodes to U+FFFD (half a character), so the text after one is taken
     // after an anchor piece instead: these decoders only treat the first token of a text apart.
-    if (prev < 0 || this.special.has(prev)) return Buffer.from(this.impl.decode([id], { clean_up_tokenization_spaces: false }), 'utf8');
+    if (prev < 0 || this.special.has(prev)) return Buffer.from(this.guarded('decode ids', () => this.impl.decode([id], { clean_up_tokenization_spaces: false })), 'utf8');
     const ctx = this.byteFallback && /^<0x[0-9A-Fa-f]{2}>$/.test(this.vocab[prev]) ? this.anchorId() : prev;
     const both = this.impl.decode([ctx, id], { clean_up_tokenization_spaces: false });
     const first = this.impl.decode([ctx], { clean_up_tokenization_spaces: false });

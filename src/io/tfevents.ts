@@ -7,6 +7,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-write.js';
 import { maskedCrc32c } from './crc32c.js';
 import { FormatError } from './errors.js';
 import { ProtoWriter, readProtoFields } from './protobuf-wire.js';
@@ -245,33 +246,64 @@ export function decodeEvent(bytes: Uint8Array, file = '<memory>', index = 0): Tf
   return e;
 }
 
+/** One record's place in a file: where it starts and ends, and its decoded event. */
+interface RecordSpan { start: number; end: number; event: TfEvent }
+
+/**
+ * Walks the records of `buf` from the start. Stops (without throwing) at the first record that is
+ * torn or fails a checksum when `lenient`; otherwise throws as readTfEvents documents.
+ */
+function walkRecords(path: string, buf: Buffer, lenient: boolean): RecordSpan[] {
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const spans: RecordSpan[] = [];
+  let pos = 0;
+  for (let index = 0; pos < buf.length; index++) {
+    try {
+      if (pos + 12 > buf.length) throw new FormatError(path, `record ${index}: truncated header at byte ${pos} (${buf.length - pos} of 12 bytes)`);
+      const lenCrc = maskedCrc32c(buf.subarray(pos, pos + 8));
+      const storedLenCrc = dv.getUint32(pos + 8, true);
+      if (lenCrc !== storedLenCrc) throw new TfEventsCrcError(path, index, 'length', storedLenCrc, lenCrc);
+      const len = dv.getUint32(pos, true) + dv.getUint32(pos + 4, true) * 2 ** 32;
+      const start = pos + 12;
+      if (start + len + 4 > buf.length) throw new FormatError(path, `record ${index}: truncated data at byte ${start} (length ${len}, ${buf.length - start} bytes left)`);
+      const data = buf.subarray(start, start + len);
+      const dataCrc = maskedCrc32c(data);
+      const storedDataCrc = dv.getUint32(start + len, true);
+      if (dataCrc !== storedDataCrc) throw new TfEventsCrcError(path, index, 'data', storedDataCrc, dataCrc);
+      spans.push({ start: pos, end: start + len + 4, event: decodeEvent(data, path, index) });
+      pos = start + len + 4;
+    } catch (e) {
+      if (lenient && e instanceof FormatError) break;
+      throw e;
+    }
+  }
+  if (spans.length > 0 && spans[0].event.fileVersion === undefined) {
+    throw new FormatError(path, `record 0 has no file_version; expected '${TFEVENTS_FILE_VERSION}' (is this a TensorBoard event file?)`);
+  }
+  return spans;
+}
+
 /**
  * Reads every event of one file, verifying the length CRC and the data CRC of every record.
  * Throws TfEventsCrcError (file + record index) on a mismatch, FormatError on a truncated record,
  * a malformed Event, or a first record without a file_version (not an event file).
  */
 export function readTfEvents(path: string): TfEvent[] {
+  return walkRecords(path, readFileSync(path), false).map((r) => r.event);
+}
+
+/**
+ * Cuts an event file back to its records of steps ≤ `step` (the file_version record, step 0, stays),
+ * dropping a torn or damaged tail: what a run resumed from the checkpoint of `step` does to the
+ * event files of its earlier sessions, so that the run's events equal an uninterrupted run's.
+ * Steps only grow within a file, so this is a truncation. Returns the number of bytes dropped.
+ */
+export function truncateTfEvents(path: string, step: number): number {
   const buf = readFileSync(path);
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const events: TfEvent[] = [];
-  let pos = 0;
-  for (let index = 0; pos < buf.length; index++) {
-    if (pos + 12 > buf.length) throw new FormatError(path, `record ${index}: truncated header at byte ${pos} (${buf.length - pos} of 12 bytes)`);
-    const lenCrc = maskedCrc32c(buf.subarray(pos, pos + 8));
-    const storedLenCrc = dv.getUint32(pos + 8, true);
-    if (lenCrc !== storedLenCrc) throw new TfEventsCrcError(path, index, 'length', storedLenCrc, lenCrc);
-    const len = dv.getUint32(pos, true) + dv.getUint32(pos + 4, true) * 2 ** 32;
-    const start = pos + 12;
-    if (start + len + 4 > buf.length) throw new FormatError(path, `record ${index}: truncated data at byte ${start} (length ${len}, ${buf.length - start} bytes left)`);
-    const data = buf.subarray(start, start + len);
-    const dataCrc = maskedCrc32c(data);
-    const storedDataCrc = dv.getUint32(start + len, true);
-    if (dataCrc !== storedDataCrc) throw new TfEventsCrcError(path, index, 'data', storedDataCrc, dataCrc);
-    events.push(decodeEvent(data, path, index));
-    pos = start + len + 4;
-  }
-  if (events.length > 0 && events[0].fileVersion === undefined) {
-    throw new FormatError(path, `record 0 has no file_version; expected '${TFEVENTS_FILE_VERSION}' (is this a TensorBoard event file?)`);
-  }
-  return events;
+  const spans = walkRecords(path, buf, true);
+  const keep = spans.findIndex((r) => r.event.step > step);
+  const end = keep < 0 ? (spans.at(-1)?.end ?? 0) : spans[keep].start;
+  if (end === buf.length) return 0;
+  writeFileAtomic(path, buf.subarray(0, end));
+  return buf.length - end;
 }

@@ -2,9 +2,9 @@
 // metrics.jsonl / samples.jsonl in the run folder (the files src/report/ reads; see its README),
 // and the progress line. It decides nothing about what or when to log; the loop does.
 
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { TfEventsWriter } from '../io/tfevents.js';
+import { TfEventsWriter, truncateTfEvents } from '../io/tfevents.js';
 import { MetricsLog, truncateJsonLines } from './metrics-log.js';
 import { Progress, type ProgressStream } from './progress.js';
 
@@ -108,6 +108,17 @@ export class Monitor {
     this.metrics = new MetricsLog(this.metricsPath);
     if (this.samplesFd >= 0) { closeSync(this.samplesFd); this.samplesFd = -1; }
     truncateJsonLines(this.samplesPath, step);
+    for (const name of readdirSync(this.runDir)) {
+      const path = join(this.runDir, name);
+      if (name.startsWith('events.out.tfevents.') && path !== this.tfeventsPath) truncateTfEvents(path, step);
+    }
+  }
+
+  /** Writes buffered events to disk: called before a checkpoint is saved, so that a kill after it
+   *  loses no event of a step the checkpoint covers. */
+  flush(): void {
+    this.checkOpen();
+    this.events.flush();
   }
 
   /** Logs a text (e.g. a sample generation) to tfevents and samples.jsonl. */

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { StoreError } from './errors.js';
 import { checkSameSettings, MANIFEST_FORMAT, MANIFEST_VERSION, validateSettings, type StoreSettings } from './format.js';
 import type { ShardEntry } from './shard-file.js';
+import { checkShape, manifestSchema } from './schema.js';
 
 export const MANIFEST_FILE = 'store.json';
 
@@ -54,15 +55,17 @@ export function createManifest(settings: StoreSettings, corpusIdentity: string, 
 export function readManifest(dir: string): Manifest {
   const p = join(dir, MANIFEST_FILE);
   if (!existsSync(p)) throw new StoreError(`${dir}: no ${MANIFEST_FILE}; not a teacher store (make one with \`distill cache\`)`);
-  let m: Manifest;
+  let raw: unknown;
   try {
-    m = JSON.parse(readFileSync(p, 'utf8')) as Manifest;
+    raw = JSON.parse(readFileSync(p, 'utf8'));
   } catch (e) {
     throw new StoreError(`${p}: not valid JSON (${(e as Error).message}); rebuild the store with \`distill cache\``);
   }
+  const m = checkShape(manifestSchema, raw, p, 'rebuild the store with `distill cache`') as Manifest;
   if (m.format !== MANIFEST_FORMAT) throw new StoreError(`${p}: format '${String(m.format)}', expected '${MANIFEST_FORMAT}'`);
   if (m.version !== MANIFEST_VERSION) throw new StoreError(`${p}: store version ${m.version}, this distill reads version ${MANIFEST_VERSION}; rebuild the store with \`distill cache\``);
   validateSettings(p, m.settings);
+  if (m.shardPositions % m.settings.context !== 0) throw new StoreError(`${p}: shardPositions ${m.shardPositions} is not a multiple of the context ${m.settings.context}; rebuild the store`);
   const plan = planShards(m.splits, m.shardPositions);
   if (JSON.stringify(plan) !== JSON.stringify(m.shards)) throw new StoreError(`${p}: the shard table does not match its splits and shardPositions; the index was edited — rebuild the store`);
   return m;

@@ -5,7 +5,8 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { crc32c } from '../io/crc32c.js';
 import { StoreError } from './errors.js';
-import { checkSameSettings, recordLayout, SHARD_MAGIC, SHARD_VERSION, type StoreSettings } from './format.js';
+import { checkSameSettings, recordLayout, SHARD_MAGIC, SHARD_VERSION, validateSettings, type StoreSettings } from './format.js';
+import { checkShape, shardHeaderSchema } from './schema.js';
 
 /*
  * Layout, little-endian:
@@ -78,12 +79,14 @@ export function decodeShard(path: string, buf: Uint8Array, expect?: { settings: 
   }
   const H = dv.getUint32(12, true);
   if (16 + H + 4 > buf.length) throw new StoreError(`${path}: header length ${H} runs past the end of the file; ${fix}`);
-  let header: ShardHeader;
+  let raw: unknown;
   try {
-    header = JSON.parse(Buffer.from(buf.subarray(16, 16 + H)).toString('utf8')) as ShardHeader;
+    raw = JSON.parse(Buffer.from(buf.subarray(16, 16 + H)).toString('utf8'));
   } catch (e) {
     throw new StoreError(`${path}: header is not valid JSON (${(e as Error).message}); ${fix}`);
   }
+  const header = checkShape(shardHeaderSchema, raw, path, fix) as ShardHeader;
+  validateSettings(path, header.settings);
   const L = recordLayout(header.settings.vocabSize, header.settings.k, header.settings.encoding);
   if (L.recordBytes !== header.recordBytes) throw new StoreError(`${path}: header says ${header.recordBytes} bytes per record, the layout gives ${L.recordBytes}; ${fix}`);
   const records = buf.subarray(16 + H, buf.length - 4);

@@ -73,8 +73,6 @@ export class CrossTeacherStep {
   /** Per window: teacher positions holding text (the rest is padding no student row refers to). */
   private readonly used: Int32Array;
   private readonly pad: number;
-  /** Student positions with an aligned teacher position, and all scored, since the start (a log figure). */
-  readonly stats = { aligned: 0, positions: 0 };
 
   constructor(readonly teacher: Teacher, readonly setup: CrossTokenizerSetup, private readonly B: number, private readonly T: number,
     V: number, private readonly ignoreIndex: number) {
@@ -99,7 +97,7 @@ export class CrossTeacherStep {
   async fill(windows: Int32Array, offsets: Int32Array, targets: Int32Array, temperature: number): Promise<CrossRows> {
     const { B, T, K, align } = this;
     this.tq = T;
-    if (this.setup.stored) this.alignStored(offsets, targets);
+    if (this.setup.stored) this.alignStored(offsets);
     else for (let b = 0; b < B; b++) {
       const a = alignWindow(this.setup.student, this.setup.teacher, windows.subarray(b * (T + 1), (b + 1) * (T + 1)), T);
       const base = b * T, ids = a.teacherIds;
@@ -112,7 +110,6 @@ export class CrossTeacherStep {
         align.aligned[base + i] = a.aligned[i] >= 0 ? base + a.aligned[i] : -1;
         align.prefix[base + i] = a.prefix[i] >= 0 ? base + a.prefix[i] : -1;
         align.spanEnd[base + i] = a.spanEnd[i] >= 0 ? base + a.spanEnd[i] : -1;
-        if (targets[base + i] !== this.ignoreIndex) { this.stats.positions++; if (a.aligned[i] >= 0) this.stats.aligned++; }
       }
     }
     return this.rowsFromTeacher(targets, temperature);
@@ -120,7 +117,7 @@ export class CrossTeacherStep {
 
   /** A store teacher: each window's teacher rows are the stored ones from the teacher position
    *  aligned with (or a prefix of) its first student position; references past T are dropped. */
-  private alignStored(offsets: Int32Array, targets: Int32Array): void {
+  private alignStored(offsets: Int32Array): void {
     const { B, T, align } = this;
     const { teacherTrain: tt, align: sa } = this.setup.stored!;
     const tq = this.tq = Math.min(T, tt.length);
@@ -140,7 +137,6 @@ export class CrossTeacherStep {
         align.prefix[base + i] = local(sa.prefix[o + i]);
         // the span's last predicting row (e − 1) must be in the window too
         align.spanEnd[base + i] = a >= 0 && e >= 0 && local(e - 1) >= 0 ? tb + e - q0 : -1;
-        if (targets[base + i] !== this.ignoreIndex) { this.stats.positions++; if (a >= 0) this.stats.aligned++; }
       }
     }
   }

@@ -41,6 +41,10 @@ export interface LoopInputs {
   resume: boolean;
   /** Stop (with a checkpoint) once this many steps are done, as an interrupted run would. */
   stopAfterStep?: number;
+  /** Logs what the run adds at its last step (samples, summary scalars): called after the final
+   *  eval and before the final checkpoint, so a run whose last checkpoint exists has logged all of
+   *  it, and is not called again when such a run is resumed. */
+  onFinish?: (step: number, finalEval: DistillEvalResult) => void;
   /** loss.crossTokenizer: the teacher speaks another tokenizer (no KL-to-teacher at evaluation). */
   cross?: CrossTokenizerSetup;
 }
@@ -178,16 +182,23 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
       logEval(state.step, await evaluate());
     }
     if (tr.checkpointEvery > 0 && state.step % tr.checkpointEvery === 0 && state.step !== steps) {
+      monitor.flush();
       saveTrainState(inp.runDir, student, opt, state);
     }
     if (inp.stopAfterStep !== undefined && state.step >= inp.stopAfterStep) break;
   }
   const trainSeconds = clock() - runStart - timings.eval;
   const finalEval = await evaluate();
-  logEval(state.step, finalEval);
-  // A finished run resumed again has its checkpoint already: never delete and re-write it (a kill
-  // in between would leave none, and the next --resume would start over).
-  if (!listCheckpoints(inp.runDir).includes(state.step)) saveTrainState(inp.runDir, student, opt, state);
+  // A finished run resumed again has its checkpoint already, and its logs hold this final eval:
+  // never delete and re-write the checkpoint (a kill in between would leave none, and the next
+  // --resume would start over), nor log the eval twice.
+  const saved = listCheckpoints(inp.runDir).includes(state.step);
+  if (!(saved && state.step === steps)) {
+    logEval(state.step, finalEval);
+    inp.onFinish?.(state.step, finalEval);
+  }
+  monitor.flush();
+  if (!saved) saveTrainState(inp.runDir, student, opt, state);
   return {
     history, finalEval, state, timings: allTimings(),
     tokensPerSec: (state.tokens - tokensAtStart) / Math.max(1e-9, trainSeconds),

@@ -135,12 +135,21 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
       pairs: pairs ? { train: pairs.train, pad: tok.eosId ?? tok.bosId ?? 0 } : undefined,
       onPolicy: onPolicyGenerator(recipe, be, student, teacher, tok, source),
       resume: opts.resume ?? false, stopAfterStep: opts.stopAfterStep, cross: cross?.setup,
+      onFinish: (step, fe) => {
+        const profile = prof?.profile();
+        if (profile) monitor.scalars(step, profileScalars(profile));
+        sampleTexts(be, student, tok, recipe.eval.samples, recipe.seed).forEach((text, i) => monitor.text(step, `samples/${i}`, text));
+        // The teacher's continuations of the same prompts, same settings, for the report to set beside
+        // them (a teacher run here whose ids are all the tokenizer's: no padded head to sample from).
+        const tm = teacher?.localModel;
+        if (tm && tm.config.vocabSize === tok.vocabSize) {
+          sampleTexts(be, tm, tok, recipe.eval.samples, recipe.seed).forEach((text, i) => monitor.text(step, `teacher-samples/${i}`, text));
+        }
+        monitor.scalars(step, { 'eval/val_loss': fe.valLoss });
+      },
     });
     const profile = prof?.profile();
-    if (profile) {
-      writeRunJson(runDir, 'profile.json', profile);
-      monitor.scalars(loop.state.step, profileScalars(profile));
-    }
+    if (profile) writeRunJson(runDir, 'profile.json', profile);
     // The teacher's own score on the same windows, for the eval table (a teacher that scores any
     // text: the model the students learned from, bf16 weight copies and all in a bf16 run).
     let teacherEval: { valLoss: number; params: number } | null = null;
@@ -159,14 +168,6 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
       teacher: teacherEval ? { name: teacher!.description, valLoss: teacherEval.valLoss, ppl: Math.exp(teacherEval.valLoss), params: teacherEval.params } : undefined,
       timings: loop.timings,
     });
-    sampleTexts(be, student, tok, recipe.eval.samples, recipe.seed).forEach((text, i) => monitor.text(loop.state.step, `samples/${i}`, text));
-    // The teacher's continuations of the same prompts, same settings, for the report to set beside
-    // them (a teacher run here whose ids are all the tokenizer's: no padded head to sample from).
-    const tm = teacher?.localModel;
-    if (tm && tm.config.vocabSize === tok.vocabSize) {
-      sampleTexts(be, tm, tok, recipe.eval.samples, recipe.seed).forEach((text, i) => monitor.text(loop.state.step, `teacher-samples/${i}`, text));
-    }
-    monitor.scalars(loop.state.step, { 'eval/val_loss': fe.valLoss });
     monitor.close();
     return {
       name: recipe.name, runDir, seed: recipe.seed, kind,
