@@ -20,21 +20,15 @@ import { inspectStore } from '../src/store/verify.js';
 import { ModelTeacher } from '../src/teacher/model-teacher.js';
 import { StoreTeacher } from '../src/teacher/store-teacher.js';
 import { runRecipeFile } from './helpers/run-recipe.js';
+import { twoDocCorpus } from './helpers/two-docs.js';
 
 const data = join('..', 'shared', 'data');
 const tokPath = join(data, 'stories260K', 'tok512.bin');
 const dir = mkdtempSync(join(tmpdir(), 'distill-store-train-'));
 const tok = loadTokenizer(tokPath);
 
-// Two documents, validFraction 0.5: the train split is one paragraph A and T = |A| − 1, so every
-// training window starts at position 0 — the one window a store's context-T teacher windows and
-// online KD's per-window teacher calls share exactly. B (val) is longer, giving whole eval windows.
-const paragraphs = readFileSync(join(data, 'tinystories', 'stories.txt'), 'utf8').split(/\n\s*\n/);
-const lens = paragraphs.map((p) => tok.encode(p, { bos: true }).length);
-const a = lens.findIndex((n) => n >= 60 && n <= 120);
-const b = lens.findIndex((n, i) => i > a && n >= 2 * lens[a] + 1);
-const corpus = join(dir, 'two.txt');
-writeFileSync(corpus, `${paragraphs[a]}\n\n${paragraphs[b]}`);
+// Two documents (helpers/two-docs.ts): every training window is the train paragraph from its start.
+const { corpus } = twoDocCorpus(dir, tok);
 const cacheDir = join(dir, 'cache');
 const shards = loadCorpusShards(corpus, tok, { cacheDir, valFraction: 0.5 });
 const T = shards.train.tokens.length - 1;
@@ -116,7 +110,7 @@ test('a store from another teacher, tokenizer or corpus, or an incomplete one, i
     tokenizerIdentity: 'sha256:another', tokenizerSource: 'other.model', vocabSize: 512, corpusIdentity: corpusIdentity(shards.train.tokens, shards.val.tokens),
   }), /was made with tokenizer sha256:[0-9a-f]+, but the recipe's tokenizer other\.model is sha256:another/);
   const otherCorpus = join(dir, 'other.txt');
-  writeFileSync(otherCorpus, `${paragraphs[a + 1]}\n\n${paragraphs[b]}`);
+  writeFileSync(otherCorpus, readFileSync(corpus, 'utf8').replace(/^\S+/, 'Zebra')); // another first word: another token stream
   await assert.rejects(() => runRecipeFile({ recipePath: recipe('wrong-corpus', `{kind: store, path: ${full}}`), overrides: [`data.path=${otherCorpus}`] }),
     /was made from token stream sha256:[0-9a-f]+, but the recipe's data tokenizes to sha256:[0-9a-f]+/);
   await assert.rejects(() => runRecipeFile({ recipePath: recipe('store-topk', `{kind: store, path: ${full}}`, 'loss: {teacher: {topK: 4}}') }),

@@ -96,7 +96,7 @@ export function registerCache(program: Command): void {
       let r: Awaited<ReturnType<typeof fillStore>>;
       try {
         r = await fillStore({
-          dir: f.out, teacher, tokenizerIdentity: tok.identity(), vocabSize: tok.vocabSize,
+          dir: f.out, teacher, tokenizerIdentity: tok.identity(), tokenizerSource: tokPath, vocabSize: tok.vocabSize,
           train: corpus.train.tokens, val: corpus.val.tokens, corpusSource: dataPath,
           k: f.k, topP: f.topP, temperature: f.temperature, encoding: f.encoding as ValueEncoding, context,
           shardPositions: f.shardPositions ?? context * WINDOWS_PER_SHARD, batch: f.batch,

@@ -153,6 +153,16 @@ export const OnPolicy = z.strictObject({
   seqKd: z.boolean().default(false), // true: teacher-generated continuations (sequence-level KD)
 });
 
+/** Distillation from a teacher whose tokenizer differs from the student's (docs/cross-tokenizer.md):
+ *  student windows are re-encoded by the teacher's tokenizer and aligned by byte offsets. */
+export const CrossTokenizer = z.strictObject({
+  method: z.enum(['uld', 'span', 'exact-map']),
+  // The tokenizer the teacher's ids are of: a tokenizer file or model folder. Default: the one the
+  // teacher carries (checkpoint folder, GGUF, ONNX folder, store); an http teacher needs it named.
+  teacherTokenizer: z.string().min(1).optional(),
+  uldWeight: pos.default(1), // ULD's term counted like one KD row's; Boizard et al. tune it per pair
+});
+
 export const Loss = z.strictObject({
   /** Weight of hard-label CE: L = α·CE + (1−α)·KD. */
   alpha: scheduleIn(0, 1, false).default(0.5), // 0.5: the reference runs of the issue (and Hinton et al.)
@@ -162,6 +172,7 @@ export const Loss = z.strictObject({
   teacher: TeacherProcessing.default({ labelSmoothing: 0, topP: 1, tail: 'bucket' }),
   ignoreIndex: z.number().int().default(DEFAULT_IGNORE_INDEX), // -1: never a real token id
   onPolicy: OnPolicy.optional(), // off: every batch is a window of the data
+  crossTokenizer: CrossTokenizer.optional(), // off: teacher and student must share a vocabulary
 });
 
 export const LrSchedule = z.discriminatedUnion('kind', [

@@ -20,6 +20,10 @@ export interface Manifest {
   corpusIdentity: string;
   /** Where the tokens came from (informational). */
   corpusSource: string;
+  /** The tokenizer file the corpus was tokenized with (settings.tokenizerIdentity is its
+   *  identity): a cross-tokenizer run re-opens it to align the teacher's positions with its own.
+   *  Absent in stores made before it was recorded. */
+  tokenizerSource?: string;
   splits: SplitRange[];
   /** Positions per shard (a multiple of settings.context; a split's last shard may be shorter). */
   shardPositions: number;

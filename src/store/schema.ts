@@ -30,6 +30,7 @@ export const manifestSchema = z.strictObject({
   settings,
   corpusIdentity: z.string(),
   corpusSource: z.string(),
+  tokenizerSource: z.string().optional(), // recorded since cross-tokenizer stores (issue 18)
   splits: z.array(z.strictObject({ name: split, start: count, length: count })).max(2),
   // ≥ 1 so the shard table is finite; the multiple-of-context rule is checked with the settings
   shardPositions: count.min(1),

@@ -21,6 +21,8 @@ export interface CacheOptions {
   teacher: Teacher;
   /** The tokenizer the corpus was tokenized with (the teacher's, when it names one). */
   tokenizerIdentity: string;
+  /** The tokenizer file (recorded in store.json for cross-tokenizer runs). */
+  tokenizerSource?: string;
   /** V: the tokenizer's vocabulary (a larger teacher head is sliced to it). */
   vocabSize: number;
   train: TokenStream;
@@ -60,7 +62,8 @@ export async function fillStore(o: CacheOptions): Promise<CacheResult> {
   }
   if (o.context > o.teacher.maxSeqLen) throw new StoreError(`distill cache: context ${o.context} exceeds the teacher's maxSeqLen ${o.teacher.maxSeqLen}; lower --context`);
   mkdirSync(o.dir, { recursive: true });
-  const manifest = writeOrCheckManifest(o.dir, createManifest(settings, corpusIdentity(o.train, o.val), o.corpusSource, o.train.length, o.val.length, o.shardPositions));
+  const made = createManifest(settings, corpusIdentity(o.train, o.val), o.corpusSource, o.train.length, o.val.length, o.shardPositions);
+  const manifest = writeOrCheckManifest(o.dir, o.tokenizerSource !== undefined ? { ...made, tokenizerSource: o.tokenizerSource } : made);
   const [from, to] = o.shardRange ?? [0, manifest.shards.length];
   if (!(from >= 0 && to <= manifest.shards.length && from < to)) {
     throw new StoreError(`distill cache: shard range ${from}:${to} is outside the store's ${manifest.shards.length} shards (0:${manifest.shards.length})`);

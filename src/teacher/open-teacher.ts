@@ -36,6 +36,10 @@ export interface TeacherContext {
   processing: ProcessingAsked;
   /** Where the spec comes from (a recipe file), to begin error messages with. */
   source: string;
+  /** loss.crossTokenizer: the tokenizer the teacher's ids are of (checked instead of the run's),
+   *  ids of it to probe a foreign server with, and the corpus as it tokenizes it (what a store
+   *  teacher must have been cached from). */
+  cross?: { tokenizer: Tokenizer; probe: ArrayLike<number>; corpus?: { train: TokenStream; val: TokenStream } };
 }
 
 /** The teacher `spec` names, opened and checked against `ctx`; null for `none` (hard labels only). */
@@ -49,11 +53,11 @@ export async function openTeacher(spec: TeacherSpec, ctx: TeacherContext): Promi
       const carried = carriedTokenizerPath(c);
       own = carried === null ? null : loadTokenizer(carried);
       teacher = new ModelTeacher(ctx.be, createModel(c.config, c.params), ctx.batch, ctx.seqLen, `${c.source} ${spec.path}`,
-        spec.precision, own ? own.identity() : ctx.tokenizer.identity());
+        spec.precision, own ? own.identity() : (ctx.cross?.tokenizer ?? ctx.tokenizer).identity());
       break;
     }
     case 'store':
-      teacher = openStoreTeacher(spec, ctx);
+      teacher = openStoreTeacher(spec, ctx.cross ? { ...ctx, tokenizer: ctx.cross.tokenizer, corpus: ctx.cross.corpus ?? ctx.corpus } : ctx);
       break;
     case 'onnx':
       teacher = await openOnnxTeacher(spec.path, ctx.batch, ctx.seqLen, ctx.source);
@@ -64,7 +68,7 @@ export async function openTeacher(spec: TeacherSpec, ctx: TeacherContext): Promi
     case 'http': {
       const fixed = processingOnDenseLogits(ctx.processing);
       if (fixed.length > 0) throw new TeacherError(`${ctx.source}: ${fixed.join(', ')} cannot apply to an http teacher: its servers send top-k rows, not logits; set the truncation with teacher.topK (${spec.topK}) and remove these keys (loss.teacher.tail still applies)`);
-      teacher = await openHttpTeacher(spec, { tokenizer: ctx.tokenizer, probe: ctx.corpus.train, source: ctx.source });
+      teacher = await openHttpTeacher(spec, { tokenizer: ctx.cross?.tokenizer ?? ctx.tokenizer, probe: ctx.cross?.probe ?? ctx.corpus.train, source: ctx.source });
       break;
     }
     default: {
@@ -86,12 +90,12 @@ export async function openTeacher(spec: TeacherSpec, ctx: TeacherContext): Promi
  *  least the tokenizer's (a larger one is a padded head, cut by the teacher), the run's context.
  *  `own`: the tokenizer the teacher came with, when known, to name in the error. */
 function checkFits(t: Teacher, ctx: TeacherContext, own: Tokenizer | null): void {
-  const tok = ctx.tokenizer;
-  const run = `the run's tokenizer ${tok.source} (${tok.vocabSize} pieces, ${tok.identity()})`;
+  const tok = ctx.cross?.tokenizer ?? ctx.tokenizer;
+  const run = `${ctx.cross ? "loss.crossTokenizer's teacher tokenizer" : "the run's tokenizer"} ${tok.source} (${tok.vocabSize} pieces, ${tok.identity()})`;
   if (t.tokenizerIdentity !== null && t.tokenizerIdentity !== tok.identity()) {
     const its = own ? `tokenizer ${own.source} (${own.vocabSize} pieces, ${own.identity()})` : `tokenizer ${t.tokenizerIdentity}`;
     throw new TeacherError(`${ctx.source}: teacher ${t.description} speaks ${its}, ${run} is another vocabulary, so their ids do not match one to one. `
-      + `Ways out: train the student on the teacher's tokenizer (data.tokenizer: ${own ? own.source : "the teacher's tokenizer file"}); or distil across tokenizers with the cross-tokenizer mode (not in this version yet)`);
+      + `Ways out: train the student on the teacher's tokenizer (data.tokenizer: ${own ? own.source : "the teacher's tokenizer file"}); or distil across tokenizers: loss.crossTokenizer: {method: span} (or uld, exact-map; docs/cross-tokenizer.md)`);
   }
   if (t.vocabSize < tok.vocabSize) {
     throw new TeacherError(`${ctx.source}: teacher ${t.description} has a vocabulary of ${t.vocabSize} but ${run} has ${tok.vocabSize}: the teacher cannot score ids ${t.vocabSize}..${tok.vocabSize - 1}. `

@@ -18,6 +18,7 @@ import { learningRate } from './lr-schedule.js';
 import { AdamW } from './optimizer.js';
 import { RunError } from './errors.js';
 import { MicroStep } from './micro-step.js';
+import type { CrossTokenizerSetup } from './cross-teacher-step.js';
 import { isGeneratedDraw, type OnPolicyGenerator } from './on-policy.js';
 import { loadLatestTrainState, listCheckpoints, saveTrainState, type TrainState } from './train-state.js';
 
@@ -48,6 +49,8 @@ export interface LoopInputs {
    *  eval and before the final checkpoint, so a run whose last checkpoint exists has logged all of
    *  it, and is not called again when such a run is resumed. */
   onFinish?: (step: number, finalEval: DistillEvalResult) => void;
+  /** loss.crossTokenizer: the teacher speaks another tokenizer (no KL-to-teacher at evaluation). */
+  cross?: CrossTokenizerSetup;
 }
 
 export interface StepRecord { step: number; loss: number; ce: number; kd: number; lr: number; gradNorm: number }
@@ -74,7 +77,7 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
   const useTeacher = inp.useTeacher && teacher !== null;
   const micro = new MicroStep(be, student, useTeacher ? teacher : null, {
     divergence: recipe.loss.kd, scaleT2: recipe.loss.scaleT2,
-    ignoreIndex: recipe.loss.ignoreIndex, teacher: recipe.loss.teacher,
+    ignoreIndex: recipe.loss.ignoreIndex, teacher: recipe.loss.teacher, cross: inp.cross,
   }, Bm, T);
   // Evaluation owns its activations: the fused training ones hold no logits.
   const evalActs = createActivations(student.config, Bm, T, { training: false, allLogits: true });
@@ -102,7 +105,7 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
   const history: StepRecord[] = [];
   const evaluate = async () => {
     const t0 = clock();
-    const r = await evaluateStudent(be, student, evalActs, teacher, { tokens: inp.val, split: 'val' }, Bm, T, evalScratch, recipe.eval.maxWindows);
+    const r = await evaluateStudent(be, student, evalActs, inp.cross ? null : teacher, { tokens: inp.val, split: 'val' }, Bm, T, evalScratch, recipe.eval.maxWindows);
     timings.eval += clock() - t0;
     return r;
   };

@@ -15,6 +15,8 @@ import { splitWindows } from '../data/batcher.js';
 import type { Recipe } from '../recipe/schema.js';
 import type { Teacher } from '../teacher/teacher.js';
 import { TeacherStep } from './teacher-step.js';
+import { CrossTeacherStep, type CrossTokenizerSetup } from './cross-teacher-step.js';
+import { createCrossKdScratch, crossTokenizerKdForwardBackward, type CrossKdScratch, type CrossRows } from '../distill/cross-tokenizer-loss.js';
 
 /** The loss settings a micro-step needs (the recipe's `loss` block, minus schedules). */
 export interface MicroStepLoss {
@@ -22,6 +24,8 @@ export interface MicroStepLoss {
   scaleT2: boolean;
   ignoreIndex: number;
   teacher: Recipe['loss']['teacher'];
+  /** loss.crossTokenizer: the teacher speaks another tokenizer (unfused path, cross rows). */
+  cross?: CrossTokenizerSetup;
 }
 
 /** Seconds per op group, summed over calls (the loop adds optimizer and eval). */
@@ -52,6 +56,11 @@ export class MicroStep {
   /** The unfused loss's per-row scratch (empty when fused). */
   private readonly lossScratch: DistillLossScratch;
   private readonly teacherStep: TeacherStep | null;
+  /** Cross-tokenizer mode: the teacher step and the KD term's scratch (else null). */
+  private readonly crossStep: CrossTeacherStep | null;
+  private readonly crossScratch: CrossKdScratch | null;
+  /** The windows of setWindows (B rows of T+1 ids), kept for the cross-tokenizer step. */
+  private readonly windows: Int32Array;
   private readonly N: number;
   private readonly V: number;
 
@@ -63,7 +72,7 @@ export class MicroStep {
     this.N = B * T;
     this.V = student.config.vocabSize;
     const d = lossCfg.divergence;
-    this.fused = (opts.fusedHead ?? true) && d.kind !== 'mse' ? d : null;
+    this.fused = (opts.fusedHead ?? true) && d.kind !== 'mse' && !(teacher && lossCfg.cross) ? d : null;
     this.trainActs = createActivations(student.config, B, T, { headLogits: !this.fused });
     this.dLogits = new Float32Array(this.fused ? 0 : this.N * this.V);
     this.rowCe = new Float32Array(this.N);
@@ -72,7 +81,11 @@ export class MicroStep {
     this.inputs = new Int32Array(this.N);
     this.targets = new Int32Array(this.N);
     this.offsets = new Int32Array(B);
-    this.teacherStep = teacher ? new TeacherStep(teacher, lossCfg.teacher, this.N, this.V) : null;
+    const cross = teacher && lossCfg.cross ? lossCfg.cross : null;
+    this.teacherStep = teacher && !cross ? new TeacherStep(teacher, lossCfg.teacher, this.N, this.V) : null;
+    this.crossStep = teacher && cross ? new CrossTeacherStep(teacher, cross, B, T, this.V, lossCfg.ignoreIndex) : null;
+    this.crossScratch = cross ? createCrossKdScratch(this.N, this.V) : null;
+    this.windows = new Int32Array(cross ? B * (T + 1) : 0);
   }
 
   /** Splits B windows of T+1 ids (row-major) into inputs and next-token targets; offsets (B)
@@ -81,6 +94,7 @@ export class MicroStep {
   setWindows(windows: Int32Array, offsets?: Int32Array, scored?: Uint8Array | null): void {
     const { B, T } = this;
     if (offsets) this.offsets.set(offsets.subarray(0, B)); else this.offsets.fill(0);
+    if (this.crossStep) this.windows.set(windows.subarray(0, B * (T + 1)));
     splitWindows(this.inputs, this.targets, windows, B, T);
     if (scored) for (let i = 0; i < B * T; i++) if (scored[i] === 0) this.targets[i] = this.lossCfg.ignoreIndex;
   }
@@ -93,6 +107,11 @@ export class MicroStep {
   async run(alpha: number, temperature: number, gradScale: number): Promise<MicroStepResult> {
     const clock = () => performance.now() / 1000;
     const t0 = clock();
+    if (this.crossStep) {
+      const rows = await this.crossStep.fill(this.windows, this.offsets, this.targets, temperature);
+      this.timings.teacher += clock() - t0;
+      return this.runUnfused({ kind: 'none' }, alpha, temperature, gradScale, rows);
+    }
     const teacher: HeadLossTeacher = this.teacherStep
       ? await this.teacherStep.rows(this.inputs, this.offsets, this.B, this.T, temperature, this.fused !== null)
       : { kind: 'none' };
@@ -100,8 +119,9 @@ export class MicroStep {
     return this.fused ? this.runFused(this.fused, teacher, alpha, temperature, gradScale) : this.runUnfused(teacher, alpha, temperature, gradScale);
   }
 
-  /** run() on the unfused path: full (N,V) logits, then src/distill's α mix. */
-  private runUnfused(teacher: HeadLossTeacher, alpha: number, temperature: number, gradScale: number): MicroStepResult {
+  /** run() on the unfused path: full (N,V) logits, then src/distill's α mix; with cross rows, the
+   *  CE share there and the cross-tokenizer KD term added (weight 1−α). */
+  private runUnfused(teacher: HeadLossTeacher, alpha: number, temperature: number, gradScale: number, cross?: CrossRows): MicroStepResult {
     const { be, student, trainActs: acts, N, V, timings, lossCfg } = this;
     if (teacher.kind === 'hidden') throw new Error('MicroStep: the unfused path got hidden teacher rows');
     const clock = () => performance.now() / 1000;
@@ -110,9 +130,16 @@ export class MicroStep {
     const t0 = clock();
     timings.forward += t0 - t1;
     const r = distillLossForwardBackward(be, this.dLogits, this.rowCe, this.rowKd, logits, teacher, this.targets, N, V, {
-      alpha: teacher.kind !== 'none' ? alpha : 1, divergence: lossCfg.divergence, temperature, scaleT2: lossCfg.scaleT2, ignoreIndex: lossCfg.ignoreIndex, gradScale,
+      alpha: teacher.kind !== 'none' || cross ? alpha : 1, divergence: lossCfg.divergence, temperature, scaleT2: lossCfg.scaleT2, ignoreIndex: lossCfg.ignoreIndex, gradScale,
     }, this.lossScratch);
     const out: MicroStepResult = { loss: r.loss, ce: r.ce, kd: r.kd };
+    if (cross) {
+      out.kd = crossTokenizerKdForwardBackward(be, this.dLogits, this.rowKd, logits, cross, this.targets, N, V, {
+        divergence: lossCfg.divergence, temperature, scaleT2: lossCfg.scaleT2, ignoreIndex: lossCfg.ignoreIndex,
+        tailMode: lossCfg.teacher.tail, uldWeight: this.crossStep!.setup.uldWeight, gradScale: (1 - alpha) * gradScale,
+      }, this.crossScratch!);
+      out.loss += (1 - alpha) * out.kd;
+    }
     t1 = clock();
     timings.loss += t1 - t0;
     backward(be, student, acts, this.dLogits);

@@ -21,6 +21,7 @@ import { RunError } from './errors.js';
 import { runTrainingLoop, type LoopResult } from './loop.js';
 import { checkRunFolder, openRunFolder, writeRunJson, writeRunStart } from './run-folder.js';
 import { createStudent } from './student-init.js';
+import { openCrossTokenizer } from './cross-teacher-step.js';
 import { OnPolicyGenerator } from './on-policy.js';
 import type { Model } from '../model/index.js';
 import type { Teacher } from '../teacher/teacher.js';
@@ -107,9 +108,10 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
   const tok = loadTokenizer(recipe.data.tokenizer);
   const { corpus, pairs } = loadRunData(recipe, tok, source);
   const T = recipe.train.seqLen, Bm = recipe.train.batchSize / recipe.train.gradAccum;
+  const cross = openCrossTokenizer(recipe, tok, corpus.train.tokens, source);
   const teacher = await openTeacher(recipe.teacher, {
     be, tokenizer: tok, batch: Bm, seqLen: T, corpus: { train: corpus.train.tokens, val: corpus.val.tokens },
-    processing: recipe.loss.teacher, source,
+    processing: recipe.loss.teacher, source, cross: cross ? { tokenizer: cross.setup.teacher.tok, probe: cross.probe, corpus: cross.teacherCorpus } : undefined,
   });
   const student = createStudent(recipe.student, {
     teacher: teacher?.localModel ?? null, tokenizerVocab: tok.vocabSize, seqLen: T, seed: recipe.seed, recipePath: source, microBatch: Bm,
@@ -135,7 +137,7 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
       onPolicy: onPolicyGenerator(recipe, be, student, teacher, tok, source),
       // over-distillation watch: how varied the student's continuations of the fixed prompts are
       evalScalars: () => diversityScalars(sampleDiversity(sampleContinuations(be, student, tok, recipe.eval.samples, recipe.seed).map((x) => x.tokens))),
-      resume: opts.resume ?? false, stopAfterStep: opts.stopAfterStep,
+      resume: opts.resume ?? false, stopAfterStep: opts.stopAfterStep, cross: cross?.setup,
       onFinish: (step, fe) => {
         const profile = prof?.profile();
         if (profile) monitor.scalars(step, profileScalars(profile));
@@ -157,7 +159,7 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
     // The teacher's own score on the same windows, for the eval table (a teacher that scores any
     // text: the model the students learned from, bf16 weight copies and all in a bf16 run).
     let teacherEval: { valLoss: number; params: number } | null = null;
-    if (teacher?.scoresAnyText) {
+    if (teacher?.scoresAnyText && !cross) {
       const r = await evaluateTeacher(be, teacher, { tokens: corpus.val.tokens, split: 'val' }, Bm, T, createEvalScratch(Bm, T), recipe.eval.maxWindows);
       teacherEval = { valLoss: r.valLoss, params: teacher.params ?? 0 };
     }
