@@ -4,9 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getBits, putBits, toHalf, fromHalf, encodeRecord, decodeRecord } from '../src/store/codec.js';
-import { recordLayout, logProbErrorBound, DEFAULT_LP_FLOOR, VALUE_ENCODINGS, type StoreSettings, type ValueEncoding } from '../src/store/format.js';
+import { bitsFor, MANIFEST_FORMAT, MANIFEST_VERSION, recordLayout, logProbErrorBound, DEFAULT_LP_FLOOR, VALUE_ENCODINGS, type StoreSettings, type ValueEncoding } from '../src/store/format.js';
 import { encodeShard, decodeShard } from '../src/store/shard-file.js';
-import { planShards } from '../src/store/manifest.js';
+import { planShards, readManifest } from '../src/store/manifest.js';
+import { StoreError } from '../src/store/errors.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { processTeacherLogitsSparse } from '../src/distill/index.js';
 import { Rng } from '../src/engine/rng.js';
 
@@ -119,4 +123,38 @@ test('the shard table cuts each split from its own start; the last shard of a sp
     [0, 'train', 0, 4], [1, 'train', 4, 4], [2, 'train', 8, 2], [3, 'val', 10, 4], [4, 'val', 14, 1],
   ]);
   assert.equal(plan[3].file, 'shard-00003.dkd');
+});
+
+// Found by `npm run fuzz` (store target, seed 2026): a vocabulary of 2^31 hung in bitsFor (1 << 31
+// wraps negative), a split of 10^9 positions built a 4-million-entry table before comparing it, a
+// k of 0 in a shard header was refused naming no file.
+test('store.json and shard headers that lie are refused fast, naming the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'distill-store-lie-'));
+  try {
+    const base = {
+      format: MANIFEST_FORMAT, version: MANIFEST_VERSION, settings: settings(512, 4, 'f16'), corpusIdentity: 'sha256:x', corpusSource: 'c.txt',
+      splits: [{ name: 'train', start: 0, length: 300 }, { name: 'val', start: 300, length: 40 }], shardPositions: 256,
+    };
+    const write = (m: object) => writeFileSync(join(dir, 'store.json'), JSON.stringify(m));
+    write({ ...base, shards: planShards(base.splits as never, 256) });
+    assert.equal(readManifest(dir).shards.length, 3);
+    const p = join(dir, 'store.json');
+    const cases: [object, RegExp][] = [
+      [{ ...base, settings: settings(2 ** 31, 4, 'f16') }, /vocabulary size must be an integer in \[2, 4194304\], got 2147483648/],
+      [{ ...base, splits: [{ name: 'train', start: 0, length: 1e9 }, base.splits[1]] }, /splits must be train from position 0, then val right after it/],
+      [{ ...base, splits: [base.splits[0], { name: 'val', start: 300, length: 1e12 }] }, /make 3906250002 shards, the table lists 3/],
+      [{ ...base, shardPositions: null }, /key 'shardPositions'/],
+      [{ ...base, settings: { ...settings(512, 4, 'f16'), k: 0 } }, /k = 0 must be an integer in \[1, V=512\]/],
+    ];
+    for (const [m, want] of cases) {
+      write({ shards: planShards(base.splits as never, 256), ...m });
+      const t0 = performance.now();
+      assert.throws(() => readManifest(dir), (e: Error) => e instanceof StoreError && e.message.startsWith(p) && want.test(e.message), JSON.stringify(m).slice(0, 200));
+      assert.ok(performance.now() - t0 < 2000, 'refused without building the table');
+    }
+    assert.equal(bitsFor(2 ** 31), 31);
+    assert.equal(bitsFor(2 ** 31 + 1), 32);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -2,6 +2,7 @@
 // encodings with their error bounds, and the fixed record layout derived from (V, k, encoding).
 // It reads and writes no files (shard-file.ts, manifest.ts do). Spec: docs/store-format.md.
 import { StoreError } from './errors.js';
+import { CONFIG_LIMITS } from '../model/config.js';
 
 /** Magic at the head of every shard file; the trailing digit pair is not a version (see SHARD_VERSION). */
 export const SHARD_MAGIC = 'DSTLKDST';
@@ -67,7 +68,7 @@ export const Q_TAIL_BITS = 12;
 
 export function bitsFor(n: number): number {
   let b = 0;
-  while ((1 << b) < n) b++;
+  while (2 ** b < n) b++; // not 1 << b: it wraps negative at b = 31 and never ends
   return Math.max(1, b);
 }
 
@@ -76,10 +77,10 @@ export function quantBits(enc: ValueEncoding): number | null {
 }
 
 /** The fixed record layout: count, k ids, [lo], k values, tail; LSB-first bit packing. */
-export function recordLayout(V: number, k: number, enc: ValueEncoding): RecordLayout {
-  if (!Number.isInteger(V) || V < 2) throw new StoreError(`store: vocabulary size must be an integer >= 2, got ${V}`);
-  if (!Number.isInteger(k) || k < 1 || k > V) throw new StoreError(`store: k = ${k} must be an integer in [1, V=${V}]`);
-  if (!VALUE_ENCODINGS.includes(enc)) throw new StoreError(`store: value encoding '${enc}' is not one of ${VALUE_ENCODINGS.join(', ')}`);
+export function recordLayout(V: number, k: number, enc: ValueEncoding, where = 'store'): RecordLayout {
+  if (!Number.isInteger(V) || V < 2 || V > CONFIG_LIMITS.vocabSize) throw new StoreError(`${where}: vocabulary size must be an integer in [2, ${CONFIG_LIMITS.vocabSize}], got ${V}`);
+  if (!Number.isInteger(k) || k < 1 || k > V) throw new StoreError(`${where}: k = ${k} must be an integer in [1, V=${V}]`);
+  if (!VALUE_ENCODINGS.includes(enc)) throw new StoreError(`${where}: value encoding '${enc}' is not one of ${VALUE_ENCODINGS.join(', ')}`);
   const q = quantBits(enc);
   const countBits = bitsFor(k + 1);
   const idBits = bitsFor(V);
@@ -109,7 +110,7 @@ export function checkSameSettings(where: string, a: StoreSettings, b: StoreSetti
 }
 
 export function validateSettings(where: string, s: StoreSettings): void {
-  recordLayout(s.vocabSize, s.k, s.encoding);
+  recordLayout(s.vocabSize, s.k, s.encoding, where);
   if (!(s.topP > 0 && s.topP <= 1)) throw new StoreError(`${where}: topP = ${s.topP} must be in (0, 1]`);
   if (!(s.temperature > 0) || !Number.isFinite(s.temperature)) throw new StoreError(`${where}: temperature = ${s.temperature} must be positive and finite`);
   if (!Number.isInteger(s.context) || s.context < 1) throw new StoreError(`${where}: context = ${s.context} must be a positive integer`);

@@ -66,6 +66,13 @@ export function readManifest(dir: string): Manifest {
   if (m.version !== MANIFEST_VERSION) throw new StoreError(`${p}: store version ${m.version}, this distill reads version ${MANIFEST_VERSION}; rebuild the store with \`distill cache\``);
   validateSettings(p, m.settings);
   if (m.shardPositions % m.settings.context !== 0) throw new StoreError(`${p}: shardPositions ${m.shardPositions} is not a multiple of the context ${m.settings.context}; rebuild the store`);
+  const [train, val] = m.splits;
+  if (m.splits.length !== 2 || train.name !== 'train' || val.name !== 'val' || train.start !== 0 || val.start !== train.length) {
+    throw new StoreError(`${p}: splits must be train from position 0, then val right after it; got ${JSON.stringify(m.splits)}; rebuild the store`);
+  }
+  // The table's size from the arithmetic first: a huge split length must not build a huge plan.
+  const planned = m.splits.reduce((n, sp) => n + Math.ceil(sp.length / m.shardPositions), 0);
+  if (planned !== m.shards.length) throw new StoreError(`${p}: splits of ${train.length} + ${val.length} positions in shards of ${m.shardPositions} make ${planned} shards, the table lists ${m.shards.length}; rebuild the store`);
   const plan = planShards(m.splits, m.shardPositions);
   if (JSON.stringify(plan) !== JSON.stringify(m.shards)) throw new StoreError(`${p}: the shard table does not match its splits and shardPositions; the index was edited — rebuild the store`);
   return m;
