@@ -21,7 +21,8 @@ import { runTrainingLoop, type LoopResult } from './loop.js';
 import { checkRunFolder, openRunFolder, writeRunJson, writeRunStart } from './run-folder.js';
 import { createStudent } from './student-init.js';
 import { OnPolicyGenerator } from './on-policy.js';
-import type { Model } from '../model/index.js';
+import type { Model, ShrinkResult } from '../model/index.js';
+import { shrinkRecord } from './shrink-record.js';
 import type { Teacher } from '../teacher/teacher.js';
 
 /** The GGUF types whose export size eval.json records. */
@@ -110,8 +111,10 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
     be, tokenizer: tok, batch: Bm, seqLen: T, corpus: { train: corpus.train.tokens, val: corpus.val.tokens },
     processing: recipe.loss.teacher, source,
   });
+  let shrunk: ShrinkResult | null = null;
   const student = createStudent(recipe.student, {
     teacher: teacher?.localModel ?? null, tokenizerVocab: tok.vocabSize, seqLen: T, seed: recipe.seed, recipePath: source, microBatch: Bm,
+    be, calibration: corpus.train.tokens, onShrink: (r) => { shrunk = r; },
   });
   if (student.config.vocabSize !== tok.vocabSize) {
     throw new RunError(`${source}: student has a vocabulary of ${student.config.vocabSize} but the tokenizer ${recipe.data.tokenizer} has ${tok.vocabSize}`);
@@ -122,6 +125,7 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
   const runDir = openRunFolder(recipe, folder);
   const kind = isBaseline(recipe) ? 'baseline' : 'kd';
   writeRunStart(runDir, recipe, { source, be, version: opts.version ?? '0.0.0', kind, teacher: teacher?.description });
+  if (shrunk) writeRunJson(runDir, 'shrink.json', shrinkRecord(shrunk, teacher?.localModel ?? null));
 
   const monitor = new Monitor(runDir, {
     totalSteps: recipe.train.steps, tokensPerStep: recipe.train.batchSize * T, progress: recipe.monitor.progress, stream: opts.stream,
