@@ -45,7 +45,8 @@ function frozenCheck(model: Model, op: string): void {
   if (model.bf16) throw new ModelError(`${op}: this model computes with frozen bf16 weight copies (a teacher's, withBf16Weights) and cannot be trained; train the fp32 model`);
 }
 
-export function backward(be: Backend, model: Model, acts: Activations, dLogits: Float32Array): void {
+export function backward(be: Backend, model: Model, acts: Activations, dLogits: Float32Array,
+  residualGrads?: ReadonlyMap<number, Float32Array>): void {
   const c = model.config;
   frozenCheck(model, 'backward');
   const { B, T } = lastTraining(acts, 'backward');
@@ -55,7 +56,7 @@ export function backward(be: Backend, model: Model, acts: Activations, dLogits: 
   const dh = head(acts.dh, N * C);
   linearBackward(be, dh, grad(model, headName), null, head(dLogits, N * V), head(acts.hf, N * C), param(model, headName),
     head(acts.ones, N), N, V, C, false);
-  backwardFromHidden(be, model, acts, dh);
+  backwardFromHidden(be, model, acts, dh, residualGrads);
 }
 
 /** The tokens and sizes of the last training forward on acts; throws when there is none. */

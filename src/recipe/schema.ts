@@ -114,6 +114,7 @@ const Arch = {
   hiddenDim: posInt,
   tiedEmbeddings: z.boolean().default(true), // small students spend too much on an untied head
   maxSeqLen: posInt.optional(), // default: the teacher's, else data seqLen
+  lowRank: z.record(z.string(), posInt).optional(), // dense unless given: block matrices as factors of these ranks, as `distill shrink --rank` makes them
 };
 
 export const Student = z.discriminatedUnion('kind', [

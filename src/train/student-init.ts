@@ -52,6 +52,7 @@ export function createStudent(spec: Recipe['student'], ctx: StudentContext): Mod
         ropeMode: t?.ropeMode ?? 'interleaved',
         tiedEmbeddings: spec.tiedEmbeddings,
         qkvBias: false,
+        ...(spec.lowRank ? { lowRank: spec.lowRank } : {}),
       }, `${ctx.recipePath}: student`);
       checkTrainingFits(config, ctx.microBatch, ctx.seqLen, ctx.recipePath);
       return createModel(config, initParams(config, new Rng(ctx.seed)));
