@@ -95,12 +95,18 @@ export function listCheckpoints(runDir: string): number[] {
     .sort((a, b) => a - b);
 }
 
+/** A config as JSON with its keys (and lowRank's) sorted: the same config built in another key order compares equal. */
+function canonical(c: Model['config']): string {
+  const sorted = (o: object) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return JSON.stringify(sorted({ ...c, ...(c.lowRank ? { lowRank: sorted(c.lowRank) } : {}) }));
+}
+
 /** Restores one checkpoint folder into model and optimizer; throws a TrainStateError (or the
  *  readers' FormatError) when it is damaged, and a TrainStateError marked `foreign` when it holds
  *  another student. */
 function restore(dir: string, model: Model, opt: AdamW, extra?: ExtraTrainState): TrainState {
   const ck = loadDistillCheckpoint(join(dir, 'model.safetensors')); // verifies its CRC-32C
-  if (ck.params.length !== model.params.length || JSON.stringify(ck.config) !== JSON.stringify(model.config)) {
+  if (ck.params.length !== model.params.length || canonical(ck.config) !== canonical(model.config)) {
     throw Object.assign(new TrainStateError(`${dir}: checkpoint holds a different student (config ${JSON.stringify(ck.config)}); the recipe builds ${JSON.stringify(model.config)}`), { foreign: true });
   }
   const o = readSafetensors(join(dir, 'optimizer.safetensors'));
