@@ -96,6 +96,14 @@ for (const [teacher, t] of Object.entries(TEACHERS)) {
       }
     }
   }
+  console.log('\nThe hidden loss, paired by seed: final val bits/byte of shrunk + KD + hidden minus shrunk + KD (negative: the hidden loss helped):\n');
+  console.log('| student | seed 1 | seed 2 | seed 3 | mean |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const [method, mlabel] of Object.entries(t.methods)) {
+    const fin = (arm) => SEEDS.map((s) => curve(`${teacher}-${method}-${arm}-s${s}`)).map((c) => (c ? bpb(c.pts.at(-1)[1]) : NaN));
+    const d = fin('shrink-hidden').map((v, i) => v - fin('shrink')[i]);
+    console.log(`| ${mlabel} | ${d.map((v) => (v > 0 ? '+' : '') + v.toFixed(4)).join(' | ')} | ${(mean(d) > 0 ? '+' : '') + mean(d).toFixed(4)} |`);
+  }
   console.log(`\nTokens to reach the random-init student's final val loss (same seed; its budget: ${(header.at(-1) * STEP_TOKENS).toLocaleString('en-US')} tokens):\n`);
   console.log('| student | init | seed 1 | seed 2 | seed 3 | tokens saved (mean) |');
   console.log('|---|---|---:|---:|---:|---:|');
