@@ -1,6 +1,7 @@
 // The one training loop of distill: every recipe (KD with any loss, or hard labels only) runs
 // through it. Per step: draw micro-batches, teacher rows, student forward, α·CE + (1−α)·KD and
-// its gradient, backward, clip, AdamW; log, evaluate, checkpoint. Buffers are sized once.
+// its gradient, backward, clip, AdamW; log, evaluate, checkpoint. Buffers are sized once. A
+// student made from the teacher is also evaluated before the first step.
 // It does not parse recipes or set up files (run.ts does).
 import type { Backend } from '../engine/backend.js';
 import { RandomWindowBatcher, type TokenStream } from '../data/batcher.js';
@@ -123,6 +124,12 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
     monitor.scalars(step, s);
   };
 
+  if (state.step === 0 && recipe.student.kind === 'from-teacher') {
+    // A student made from the teacher is scored before any training (val/loss at step 0).
+    const r = await evaluate();
+    logEval(0, r);
+    monitor.log(`student made from the teacher: ${student.layout.total} parameters, val loss before training ${r.valLoss.toFixed(4)} nats/token`);
+  }
   let generated = 0; // generated micro-batches in this process
   const runStart = clock();
   const tokensAtStart = state.tokens;
