@@ -51,6 +51,8 @@ def layout(c):
         post = [('lnf_w', [C]), ('lnf_b', [C])]
     if not c['tiedEmbeddings']:
         post.append(('output', [V, C]))
+    low = c.get('lowRank', {})  # factored matrices: name_a (r, in), name_b (out, r), W = b @ a
+    per = [f for n, s in per for f in ([(n + '_a', [low[n], s[1]]), (n + '_b', [s[0], low[n]])] if n in low else [(n, s)])]
     out = list(pre)
     for n, s in per:
         for l in range(L):
@@ -69,7 +71,9 @@ def init_params(c, gen):
             t = 0.1 * torch.randn(shape, generator=gen)
         elif base in ('tok_embeddings', 'wte', 'wpe'):
             t = 0.5 * torch.randn(shape, generator=gen)
-        else:  # linear (out, in)
+        elif base.endswith('_b'):  # factor b (out, r): b @ a keeps a dense matrix's scale
+            t = torch.randn(shape, generator=gen) / math.sqrt(shape[1])
+        else:  # linear (out, in), and factor a (r, in)
             t = torch.randn(shape, generator=gen) / math.sqrt(shape[1])
         p[name] = t.to(torch.float32).to(DT).requires_grad_(True)
     return p
@@ -112,6 +116,7 @@ def gelu_tanh(x):
 
 def forward(c, p, tokens):
     """tokens (B,T) long -> logits (B,T,V)."""
+    p = dense_view(c, p)
     B, T = tokens.shape
     NH, NKV, HS, eps = c['nHeads'], c['nKvHeads'], head_size(c), c['normEps']
     if c['family'] == 'llama':
@@ -144,6 +149,18 @@ def forward(c, p, tokens):
         x = ln(x, (c['dim'],), p['lnf_w'], p['lnf_b'], eps)
         head = p['wte'] if c['tiedEmbeddings'] else p['output']
     return x @ head.T
+
+
+def dense_view(c, p):
+    """p with each factored matrix (c['lowRank']) as the product b @ a (gradients flow to the factors)."""
+    low = c.get('lowRank', {})
+    if not low:
+        return p
+    q = dict(p)
+    for l in range(c['nLayers']):
+        for n in low:
+            q[f'layers.{l}.{n}'] = p[f'layers.{l}.{n}_b'] @ p[f'layers.{l}.{n}_a']
+    return q
 
 
 def greedy(c, p, prompt, n):
@@ -182,6 +199,9 @@ CASES = [
     ('llama-qkvbias-half', llama_cfg(qkvBias=True, ropeTheta=1000000.0, normEps=1e-6), 2, 9, False, 3),
     ('gpt2-tied', gpt2_cfg(), 2, 16, True, 4),  # = hf/gpt2-tiny; T = maxSeqLen uses every wpe row
     ('gpt2-untied', gpt2_cfg(tiedEmbeddings=False), 3, 7, False, 5),
+    # factored matrices (config.lowRank, issue 17): every llama block matrix / two of gpt2's
+    ('llama-lowrank', llama_cfg(tiedEmbeddings=True, lowRank=dict(wq=5, wk=3, wv=4, wo=6, w1=7, w2=8, w3=9)), 2, 9, True, 6),
+    ('gpt2-lowrank', gpt2_cfg(lowRank=dict(wo=5, fc_w=7)), 2, 8, False, 7),
 ]
 IGNORE = -100
 

@@ -17,7 +17,8 @@ import { type FixtureCase, type Tolerance, assertClose, fixturesDir, loadFixture
 
 // Fixture cases written by `/usr/bin/python3 scripts/gen-model-fixtures.py` (PyTorch 1.13, f64
 // arithmetic over f32-rounded params, so the reference error is far below ours).
-const CASES = ['llama-tied-interleaved', 'llama-untied-half', 'llama-qkvbias-half', 'gpt2-tied', 'gpt2-untied'];
+// The *-lowrank cases store factored block matrices (config.lowRank: W = b·a, issue 17).
+const CASES = ['llama-tied-interleaved', 'llama-untied-half', 'llama-qkvbias-half', 'gpt2-tied', 'gpt2-untied', 'llama-lowrank', 'gpt2-lowrank'];
 
 // Tolerances. Our forward runs in f32 through ~2 blocks at O(1) activations and logits up to ~10:
 // expected error ~1e-6 relative, so 1e-4 abs + 1e-4 rel leaves two decades of margin while a
@@ -49,6 +50,7 @@ function configOf(fx: FixtureCase): ModelConfig {
     vocabSize: p.vocabSize as number, maxSeqLen: p.maxSeqLen as number, normEps: p.normEps as number,
     ropeTheta: p.ropeTheta as number, ropeMode: p.ropeMode as ModelConfig['ropeMode'],
     tiedEmbeddings: p.tiedEmbeddings as boolean, qkvBias: p.qkvBias as boolean,
+    ...('lowRank' in p ? { lowRank: p.lowRank as unknown as Record<string, number> } : {}),
   };
 }
 

@@ -15,6 +15,7 @@ import { createStudent } from '../src/train/student-init.js';
 import { listCheckpoints } from '../src/train/train-state.js';
 import { checkTrainingFits, trainingBytes } from '../src/train/memory-estimate.js';
 import { Rng } from '../src/engine/rng.js';
+import { selectBackend } from '../src/engine/select.js';
 
 const data = join('..', 'shared', 'data');
 // The first 200 paragraphs of the real corpus keep the test fast and the text real.
@@ -114,13 +115,13 @@ test('a teacher whose vocabulary differs from the tokenizer is refused, naming b
 test('a student initialised from teacher layers [0, 2, 4] copies those blocks, embeddings and norms', async () => {
   const t = loadCheckpoint(join(data, 'stories260K', 'stories260K.bin'));
   const teacher = createModel(t.config, t.params);
-  const s = createStudent({ kind: 'fromTeacher', layers: [0, 2, 4] }, { teacher, tokenizerVocab: 512, seqLen: 32, seed: 0, recipePath: 'r.yaml', microBatch: 4 });
+  const s = createStudent({ kind: 'from-teacher', layers: [0, 2, 4], calibrationWindows: 64 }, { teacher, tokenizerVocab: 512, seqLen: 32, seed: 0, recipePath: 'r.yaml', microBatch: 4, be: selectBackend('ref') });
   assert.equal(s.config.nLayers, 3);
   assert.deepEqual(param(s, 'layers.1.wq'), param(teacher, 'layers.2.wq'));
   assert.deepEqual(param(s, 'layers.2.w2'), param(teacher, 'layers.4.w2'));
   assert.deepEqual(param(s, 'tok_embeddings'), param(teacher, 'tok_embeddings'));
   assert.deepEqual(param(s, 'norm'), param(teacher, 'norm'));
-  assert.throws(() => createStudent({ kind: 'fromTeacher', layers: [5] }, { teacher, tokenizerVocab: 512, seqLen: 32, seed: 0, recipePath: 'r.yaml', microBatch: 4 }),
+  assert.throws(() => createStudent({ kind: 'from-teacher', layers: [5], calibrationWindows: 64 }, { teacher, tokenizerVocab: 512, seqLen: 32, seed: 0, recipePath: 'r.yaml', microBatch: 4, be: selectBackend('ref') }),
     /key 'student\.layers': layer 5 does not exist; the teacher has layers 0\.\.4/);
 });
 

@@ -19,6 +19,7 @@ import { loadRecipe } from '../recipe/load.js';
 import { listCheckpoints } from '../train/train-state.js';
 import { JobProgress } from '../monitor/job-progress.js';
 import { CliUsageError } from './generate.js';
+import { createModel, denseModel } from '../model/index.js';
 
 const HF_DTYPES = ['F32', 'F16', 'BF16'] as const;
 /** The quantized GGUF tensor types --quant takes. */
@@ -52,17 +53,25 @@ export interface ExportSource {
   what: string;
 }
 
+/** A checkpoint whose factored matrices (config.lowRank, from `distill shrink --rank`) are
+ *  multiplied out: every export format holds dense matrices. */
+function densified(ck: LoadedCheckpoint): LoadedCheckpoint {
+  if (!ck.config.lowRank) return ck;
+  const m = denseModel(createModel(ck.config, ck.params));
+  return { ...ck, config: m.config, params: m.params };
+}
+
 /** A run folder (its newest checkpoint, its recipe's tokenizer) or any checkpoint distill reads. */
 export function exportSource(path: string, tokenizerPath?: string): ExportSource {
   if (existsSync(path) && statSync(path).isDirectory() && existsSync(join(path, 'recipe.resolved.yaml'))) {
     const steps = listCheckpoints(path);
     if (steps.length === 0) throw new CliUsageError(`${path}: run folder holds no complete checkpoint under checkpoints/; train it first (distill run)`);
     const step = steps[steps.length - 1];
-    const checkpoint = loadCheckpoint(join(path, 'checkpoints', `step-${String(step).padStart(6, '0')}`, 'model.safetensors'));
+    const checkpoint = densified(loadCheckpoint(join(path, 'checkpoints', `step-${String(step).padStart(6, '0')}`, 'model.safetensors')));
     const recipe = loadRecipe(join(path, 'recipe.resolved.yaml'));
     return { checkpoint, tokenizer: loadTokenizer(tokenizerPath ?? recipe.data.tokenizer), what: `run ${path} (step ${step})` };
   }
-  const checkpoint = loadCheckpoint(path);
+  const checkpoint = densified(loadCheckpoint(path));
   const tok = tokenizerPath ?? carriedTokenizerPath(checkpoint);
   return { checkpoint, tokenizer: tok === null ? null : loadTokenizer(tok), what: path };
 }

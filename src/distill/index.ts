@@ -10,3 +10,4 @@ export {
   SCHEDULES, alwaysOne, resolveSchedule, scheduleValue, type Schedule, type ScheduleField, type ScheduleKind, type ScheduleSpec,
 } from './schedules.js';
 export { processTeacherLogitsDense, processTeacherLogitsSparse, type TeacherProcessing } from './logit-processing.js';
+export { createHiddenLossScratch, hiddenLossForwardBackward, type HiddenLossArgs, type HiddenLossKind, type HiddenLossScratch } from './hidden-loss.js';

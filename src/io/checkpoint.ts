@@ -16,7 +16,9 @@ export const CHECKPOINT_VERSION = 1;
 /** The file name of a directory checkpoint. */
 export const CHECKPOINT_FILE = 'model.safetensors';
 
-const CONFIG_KEYS: (keyof ModelConfig)[] = ['family', 'dim', 'nLayers', 'nHeads', 'nKvHeads', 'hiddenDim', 'vocabSize', 'maxSeqLen', 'normEps', 'ropeTheta', 'ropeMode', 'tiedEmbeddings', 'qkvBias'];
+const CONFIG_KEYS: (keyof ModelConfig)[] = ['family', 'dim', 'nLayers', 'nHeads', 'nKvHeads', 'hiddenDim', 'vocabSize', 'maxSeqLen', 'normEps', 'ropeTheta', 'ropeMode', 'tiedEmbeddings', 'qkvBias', 'lowRank'];
+/** Keys a checkpoint config may leave out (absent: a dense model). */
+const OPTIONAL_KEYS: (keyof ModelConfig)[] = ['lowRank'];
 
 /** The .safetensors file of a checkpoint path (a file, or a directory holding model.safetensors). */
 export function checkpointFile(path: string): string {
@@ -70,7 +72,7 @@ function parseConfig(file: string, raw: string | undefined): ModelConfig {
   }
   const unknown = Object.keys(j).filter((k) => !(CONFIG_KEYS as string[]).includes(k));
   if (unknown.length) throw new FormatError(file, `unknown config key(s) ${unknown.join(', ')}; expected only ${CONFIG_KEYS.join(', ')}`);
-  const missing = CONFIG_KEYS.filter((k) => !(k in j));
+  const missing = CONFIG_KEYS.filter((k) => !(k in j) && !OPTIONAL_KEYS.includes(k));
   if (missing.length) throw new FormatError(file, `config is missing ${missing.join(', ')}`);
   if (j.family !== 'llama' && j.family !== 'gpt2') throw new FormatError(file, `config family '${String(j.family)}'; expected 'llama' or 'gpt2'`);
   if (j.ropeMode !== 'interleaved' && j.ropeMode !== 'half') throw new FormatError(file, `config ropeMode '${String(j.ropeMode)}'; expected 'interleaved' or 'half'`);

@@ -20,6 +20,8 @@ export interface LayerActs {
   gate: Float32Array; up: Float32Array;
   /** MLP hidden after the activation (N,H). */
   act: Float32Array;
+  /** Factored matrices (config.lowRank): the inner product x·aᵀ (N,r) by short name, kept for backward. */
+  low: Record<string, Float32Array>;
 }
 
 export interface Activations {
@@ -42,6 +44,8 @@ export interface Activations {
   dx: Float32Array; dh: Float32Array; dtmp: Float32Array;
   dq: Float32Array; datt: Float32Array; dk: Float32Array; dv: Float32Array;
   dgate: Float32Array; dup: Float32Array; dact: Float32Array;
+  /** Backward scratch of a factored matrix's inner gradient (N, largest rank); empty when dense. */
+  dLow: Float32Array;
   /** A column of ones (N) for bias adds and bias gradients through gemm. */
   ones: Float32Array;
   /** Position ids b*T+t -> t (N), for GPT-2's wpe gradient through embeddingBackward. */
@@ -74,6 +78,7 @@ export function createActivations(config: ModelConfig, B: number, T: number, opt
   const N = B * T, C = config.dim, H = config.hiddenDim, V = config.vocabSize, L = config.nLayers;
   const Q = headSize(config) * config.nHeads, KV = kvDim(config), NH = config.nHeads;
   const gpt2 = config.family === 'gpt2';
+  const lowRanks = Object.entries(config.lowRank ?? {}) as [string, number][];
 
   // Two passes over the same plan: count, then carve.
   let buf: Float32Array | null = null;
@@ -94,6 +99,7 @@ export function createActivations(config: ModelConfig, B: number, T: number, opt
         xMid: take(N * C),
         h2: take(N * C), rstd2: take(N), mean2: take(gpt2 ? N : 0),
         gate: take(N * H), up: take(gpt2 ? 0 : N * H), act: take(N * H),
+        low: Object.fromEntries(lowRanks.map(([m, r]) => [m, take(N * r)])),
       });
     }
     while (layers.length < L) layers.push(layers[0]);
@@ -109,6 +115,7 @@ export function createActivations(config: ModelConfig, B: number, T: number, opt
       dx: bw(N * C), dh: bw(N * C), dtmp: bw(N * C),
       dq: bw(N * Q), datt: bw(N * Q), dk: bw(N * KV), dv: bw(N * KV),
       dgate: bw(N * H), dup: bw(gpt2 ? 0 : N * H), dact: bw(N * H),
+      dLow: bw(N * Math.max(0, ...lowRanks.map(([, r]) => r))),
       ones: take(N),
     };
   };

@@ -19,6 +19,18 @@ function linearBackward(be: Backend, dInp: Float32Array | null, dW: Float32Array
   if (dBias) be.gemm(dBias, ones, dOut, 1, O, N, false, false, 1, 1);
 }
 
+/** linearBackward of block matrix `layers.l.<base>`: dense, or through its factors (config.lowRank:
+ *  dLow = dOut·b, dB += dOutᵀ·low, then dInp (+)= dLow·a, dA += dLowᵀ·inp). */
+function blockLinearBackward(be: Backend, model: Model, acts: Activations, l: number, base: string, dInp: Float32Array | null,
+  dBias: Float32Array | null, dOut: Float32Array, inp: Float32Array, ones: Float32Array, N: number, O: number, I: number, accumulate: boolean): void {
+  const r = model.config.lowRank?.[base];
+  const name = `layers.${l}.${base}`;
+  if (!r) return linearBackward(be, dInp, grad(model, name), dBias, dOut, inp, param(model, name), ones, N, O, I, accumulate);
+  const dLow = head(acts.dLow, N * r);
+  linearBackward(be, dLow, grad(model, `${name}_b`), dBias, dOut, head(acts.layers[l].low[base], N * r), param(model, `${name}_b`), ones, N, O, r, false);
+  linearBackward(be, dInp, grad(model, `${name}_a`), null, dLow, inp, param(model, `${name}_a`), ones, N, r, I, accumulate);
+}
+
 function addInPlace(dst: Float32Array, src: Float32Array): void {
   for (let i = 0; i < dst.length; i++) dst[i] += src[i];
 }
@@ -33,7 +45,8 @@ function frozenCheck(model: Model, op: string): void {
   if (model.bf16) throw new ModelError(`${op}: this model computes with frozen bf16 weight copies (a teacher's, withBf16Weights) and cannot be trained; train the fp32 model`);
 }
 
-export function backward(be: Backend, model: Model, acts: Activations, dLogits: Float32Array): void {
+export function backward(be: Backend, model: Model, acts: Activations, dLogits: Float32Array,
+  residualGrads?: ReadonlyMap<number, Float32Array>): void {
   const c = model.config;
   frozenCheck(model, 'backward');
   const { B, T } = lastTraining(acts, 'backward');
@@ -43,7 +56,7 @@ export function backward(be: Backend, model: Model, acts: Activations, dLogits: 
   const dh = head(acts.dh, N * C);
   linearBackward(be, dh, grad(model, headName), null, head(dLogits, N * V), head(acts.hf, N * C), param(model, headName),
     head(acts.ones, N), N, V, C, false);
-  backwardFromHidden(be, model, acts, dh);
+  backwardFromHidden(be, model, acts, dh, residualGrads);
 }
 
 /** The tokens and sizes of the last training forward on acts; throws when there is none. */
@@ -58,9 +71,12 @@ function lastTraining(acts: Activations, op: string): { tokens: Int32Array; B: n
  * The backward from the final-norm output: dHidden (N,C), the gradient w.r.t. what
  * forwardToHidden returned (e.g. from Backend.headLossForwardBackward, which already added the
  * head's own gradient), through the final norm and every block. dHidden may be acts.dh; it is
- * used as scratch afterwards. Gradients accumulate into model.grads.
+ * used as scratch afterwards. Gradients accumulate into model.grads. residualGrads: extra
+ * gradients (N,C) of residual states x[i] (i = 0 the embeddings' output .. L the last block's,
+ * as hidden-state losses give them), added where the walk reaches x[i].
  */
-export function backwardFromHidden(be: Backend, model: Model, acts: Activations, dHidden: Float32Array): void {
+export function backwardFromHidden(be: Backend, model: Model, acts: Activations, dHidden: Float32Array,
+  residualGrads?: ReadonlyMap<number, Float32Array>): void {
   const c = model.config;
   frozenCheck(model, 'backwardFromHidden');
   const { tokens, B, T } = lastTraining(acts, 'backwardFromHidden');
@@ -77,6 +93,8 @@ export function backwardFromHidden(be: Backend, model: Model, acts: Activations,
   if (llama) be.rmsnormBackward(dx, grad(model, 'norm'), dHf, xL, param(model, 'norm'), head(acts.rstdf, N), N, C);
   else be.layernormBackward(dx, grad(model, 'lnf_w'), grad(model, 'lnf_b'), dHf, xL, param(model, 'lnf_w'),
     head(acts.meanf, N), head(acts.rstdf, N), N, C);
+  const addResidual = (i: number) => { const g = residualGrads?.get(i); if (g) addInPlace(dx, head(g, N * C)); };
+  addResidual(L);
 
   const half = HS / 2;
   const cos = llama ? model.ropeCos.subarray(0, T * half) : model.ropeCos;
@@ -96,21 +114,21 @@ export function backwardFromHidden(be: Backend, model: Model, acts: Activations,
     // MLP block: dx is the gradient of this block's output residual.
     if (llama) {
       const up = head(la.up, N * H), dup = head(acts.dup, N * H);
-      linearBackward(be, dact, g('w2'), null, dx, act, p('w2'), ones, N, C, H, false);
+      blockLinearBackward(be, model, acts, l, 'w2', dact, null, dx, act, ones, N, C, H, false);
       be.swigluBackward(dgate, dup, dact, gate, up, N * H);
-      linearBackward(be, dh, g('w1'), null, dgate, h2, p('w1'), ones, N, H, C, false);
-      linearBackward(be, dh, g('w3'), null, dup, h2, p('w3'), ones, N, H, C, true);
+      blockLinearBackward(be, model, acts, l, 'w1', dh, null, dgate, h2, ones, N, H, C, false);
+      blockLinearBackward(be, model, acts, l, 'w3', dh, null, dup, h2, ones, N, H, C, true);
       be.rmsnormBackward(dtmp, g('ffn_norm'), dh, xMid, p('ffn_norm'), head(la.rstd2, N), N, C);
     } else {
-      linearBackward(be, dact, g('proj_w'), g('proj_b'), dx, act, p('proj_w'), ones, N, C, H, false);
+      blockLinearBackward(be, model, acts, l, 'proj_w', dact, g('proj_b'), dx, act, ones, N, C, H, false);
       be.geluBackward(dgate, dact, gate, N * H);
-      linearBackward(be, dh, g('fc_w'), g('fc_b'), dgate, h2, p('fc_w'), ones, N, H, C, false);
+      blockLinearBackward(be, model, acts, l, 'fc_w', dh, g('fc_b'), dgate, h2, ones, N, H, C, false);
       be.layernormBackward(dtmp, g('ln2_w'), g('ln2_b'), dh, xMid, p('ln2_w'), head(la.mean2, N), head(la.rstd2, N), N, C);
     }
     addInPlace(dx, dtmp); // dx is now the gradient of xMid
 
     // Attention block.
-    linearBackward(be, datt, g('wo'), llama ? null : g('bo'), dx, head(la.att, N * Q), p('wo'), ones, N, C, Q, false);
+    blockLinearBackward(be, model, acts, l, 'wo', datt, llama ? null : g('bo'), dx, head(la.att, N * Q), ones, N, C, Q, false);
     be.attentionBackward(dq, dk, dv, datt, head(la.q, N * Q), head(la.k, N * KV), head(la.v, N * KV),
       head(la.att, N * Q), head(la.lse, N * NH), B, T, T, NH, NKV, HS);
     if (llama) {
@@ -118,12 +136,13 @@ export function backwardFromHidden(be: Backend, model: Model, acts: Activations,
       be.ropeBackward(dk, dk, cos, sin, B, T, NKV, HS, c.ropeMode);
     }
     const hasB = !llama || c.qkvBias;
-    linearBackward(be, dh, g('wq'), hasB ? g('bq') : null, dq, h1, p('wq'), ones, N, Q, C, false);
-    linearBackward(be, dh, g('wk'), hasB ? g('bk') : null, dk, h1, p('wk'), ones, N, KV, C, true);
-    linearBackward(be, dh, g('wv'), hasB ? g('bv') : null, dv, h1, p('wv'), ones, N, KV, C, true);
+    blockLinearBackward(be, model, acts, l, 'wq', dh, hasB ? g('bq') : null, dq, h1, ones, N, Q, C, false);
+    blockLinearBackward(be, model, acts, l, 'wk', dh, hasB ? g('bk') : null, dk, h1, ones, N, KV, C, true);
+    blockLinearBackward(be, model, acts, l, 'wv', dh, hasB ? g('bv') : null, dv, h1, ones, N, KV, C, true);
     if (llama) be.rmsnormBackward(dtmp, g('attn_norm'), dh, x, p('attn_norm'), head(la.rstd1, N), N, C);
     else be.layernormBackward(dtmp, g('ln1_w'), g('ln1_b'), dh, x, p('ln1_w'), head(la.mean1, N), head(la.rstd1, N), N, C);
     addInPlace(dx, dtmp); // dx is now the gradient of x[l]
+    addResidual(l);
   }
 
   // Embeddings.

@@ -33,6 +33,26 @@ export interface ModelConfig {
   tiedEmbeddings: boolean;
   /** Llama family: q/k/v projections carry biases (Qwen2). GPT-2 always has biases. */
   qkvBias: boolean;
+  /** Block matrices stored as two factors W ≈ B·A of this rank, in every layer (absent: all dense).
+   *  Keys: LOW_RANK_MATRICES of the family. `distill shrink --rank` makes such models; export
+   *  multiplies the factors out (denseModel in low-rank.ts). */
+  lowRank?: Partial<Record<string, number>>;
+}
+
+/** The block matrices that can be factored, per family. */
+export const LOW_RANK_MATRICES = { llama: ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3'], gpt2: ['wq', 'wk', 'wv', 'wo', 'fc_w', 'proj_w'] } as const;
+
+/** (out, in) of a block matrix by its short name ('wq', 'w2', ...). */
+export function matrixDims(c: ModelConfig, base: string): [number, number] {
+  const C = c.dim, H = c.hiddenDim, Q = (c.dim / c.nHeads) * c.nHeads, KV = (c.dim / c.nHeads) * c.nKvHeads;
+  switch (base) {
+    case 'wq': return [Q, C];
+    case 'wk': case 'wv': return [c.family === 'gpt2' ? C : KV, C];
+    case 'wo': return [C, Q];
+    case 'w1': case 'w3': case 'fc_w': return [H, C];
+    case 'w2': case 'proj_w': return [C, H];
+    default: throw new ConfigError(`no block matrix named '${base}'`);
+  }
 }
 
 export class ConfigError extends Error {
@@ -63,6 +83,11 @@ export function validateConfig(c: ModelConfig, source = 'config'): ModelConfig {
   if (c.nHeads % c.nKvHeads !== 0) throw new ConfigError(`${source}: nHeads ${c.nHeads} is not divisible by nKvHeads ${c.nKvHeads}`);
   if (headSize(c) % 2 !== 0 && c.family === 'llama') throw new ConfigError(`${source}: head size ${headSize(c)} must be even for rotary embeddings`);
   if (c.family === 'gpt2' && c.nKvHeads !== c.nHeads) throw new ConfigError(`${source}: gpt2 needs nKvHeads == nHeads, got ${c.nKvHeads} vs ${c.nHeads}`);
+  for (const [m, r] of Object.entries(c.lowRank ?? {})) {
+    if (!(LOW_RANK_MATRICES[c.family] as readonly string[]).includes(m)) throw new ConfigError(`${source}: lowRank names '${m}'; the ${c.family} family factors ${LOW_RANK_MATRICES[c.family].join(', ')}`);
+    const [O, I] = matrixDims(c, m);
+    if (!Number.isInteger(r) || r! < 1 || r! >= Math.min(O, I)) throw new ConfigError(`${source}: lowRank.${m} must be an integer in [1, ${Math.min(O, I) - 1}] (below the rank of a ${O}×${I} matrix), got ${r}`);
+  }
   if (!(c.normEps > 0)) throw new ConfigError(`${source}: normEps must be > 0, got ${c.normEps}`);
   return c;
 }

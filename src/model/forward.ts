@@ -30,6 +30,18 @@ export function linearForward(be: Backend, out: Float32Array, inp: Float32Array,
   if (bias) be.gemm(out, ones, bias, N, O, 1, false, false, 1, 1);
 }
 
+/** A block matrix `layers.l.<base>` applied as linearForward does: dense, or through its factors
+ *  (config.lowRank: low = inp·aᵀ (N,r) saved in `low`, then out = low·bᵀ). */
+export function blockLinearForward(be: Backend, model: Model, low: Record<string, Float32Array>, l: number, base: string,
+  out: Float32Array, inp: Float32Array, bias: Float32Array | null, ones: Float32Array, N: number, O: number, I: number, accumulate: boolean): void {
+  const r = model.config.lowRank?.[base];
+  const name = `layers.${l}.${base}`;
+  if (!r) return linearForward(be, out, inp, matmulWeight(model, name), bias, ones, N, O, I, accumulate);
+  const mid = head(low[base], N * r);
+  linearForward(be, mid, inp, matmulWeight(model, `${name}_a`), null, ones, N, r, I, false);
+  linearForward(be, out, mid, matmulWeight(model, `${name}_b`), bias, ones, N, O, r, accumulate);
+}
+
 /** The name of the output head parameter (V,C): the embedding table when tied. */
 export function headParamName(c: Model['config']): string {
   return c.tiedEmbeddings ? (c.family === 'llama' ? 'tok_embeddings' : 'wte') : 'output';
@@ -99,7 +111,8 @@ export function forwardToHidden(be: Backend, model: Model, acts: Activations, to
   for (let l = 0; l < L; l++) {
     const la = acts.layers[l];
     const p = (n: string) => param(model, `layers.${l}.${n}`);
-    const w = (n: string) => matmulWeight(model, `layers.${l}.${n}`);
+    const lin = (n: string, out: Float32Array, inp: Float32Array, bias: Float32Array | null, O: number, I: number, acc: boolean) =>
+      blockLinearForward(be, model, la.low, l, n, out, inp, bias, ones, N, O, I, acc);
     const x = head(acts.x[l], N * C), xNext = head(acts.x[l + 1], N * C);
     const h1 = head(la.h1, N * C), xMid = head(la.xMid, N * C), h2 = head(la.h2, N * C);
     const q = head(la.q, N * Q), att = head(la.att, N * Q), lse = head(la.lse, N * NH);
@@ -113,32 +126,32 @@ export function forwardToHidden(be: Backend, model: Model, acts: Activations, to
     if (llama) be.rmsnormForward(h1, la.rstd1, x, p('attn_norm'), N, C, c.normEps);
     else be.layernormForward(h1, la.mean1, la.rstd1, x, p('ln1_w'), p('ln1_b'), N, C, c.normEps);
     const hasB = !llama || c.qkvBias;
-    linearForward(be, q, h1, w('wq'), hasB ? p('bq') : null, ones, N, Q, C, false);
-    linearForward(be, kNew, h1, w('wk'), hasB ? p('bk') : null, ones, N, KV, C, false);
-    linearForward(be, vNew, h1, w('wv'), hasB ? p('bv') : null, ones, N, KV, C, false);
+    lin('wq', q, h1, hasB ? p('bq') : null, Q, C, false);
+    lin('wk', kNew, h1, hasB ? p('bk') : null, KV, C, false);
+    lin('wv', vNew, h1, hasB ? p('bv') : null, KV, C, false);
     if (llama) {
       be.ropeForward(q, q, cos, sin, B, T, NH, HS, c.ropeMode);
       be.ropeForward(kNew, kNew, cos, sin, B, T, NKV, HS, c.ropeMode);
     }
     be.attentionForward(att, lse, q, kAll, vAll, B, T, Tk, NH, NKV, HS);
     xMid.set(x);
-    linearForward(be, xMid, att, w('wo'), llama ? null : p('bo'), ones, N, C, Q, true);
+    lin('wo', xMid, att, llama ? null : p('bo'), C, Q, true);
 
     // MLP block.
     if (llama) {
       const up = head(la.up, N * H);
       be.rmsnormForward(h2, la.rstd2, xMid, p('ffn_norm'), N, C, c.normEps);
-      linearForward(be, gate, h2, w('w1'), null, ones, N, H, C, false);
-      linearForward(be, up, h2, w('w3'), null, ones, N, H, C, false);
+      lin('w1', gate, h2, null, H, C, false);
+      lin('w3', up, h2, null, H, C, false);
       be.swigluForward(act, gate, up, N * H);
       xNext.set(xMid);
-      linearForward(be, xNext, act, w('w2'), null, ones, N, C, H, true);
+      lin('w2', xNext, act, null, C, H, true);
     } else {
       be.layernormForward(h2, la.mean2, la.rstd2, xMid, p('ln2_w'), p('ln2_b'), N, C, c.normEps);
-      linearForward(be, gate, h2, w('fc_w'), p('fc_b'), ones, N, H, C, false);
+      lin('fc_w', gate, h2, p('fc_b'), H, C, false);
       be.geluForward(act, gate, N * H);
       xNext.set(xMid);
-      linearForward(be, xNext, act, w('proj_w'), p('proj_b'), ones, N, C, H, true);
+      lin('proj_w', xNext, act, p('proj_b'), C, H, true);
     }
   }
 

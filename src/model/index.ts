@@ -13,3 +13,8 @@ export { backward, backwardFromHidden } from './backward.js';
 export { type LossResult, lossAndGrad } from './loss.js';
 export { type SamplingOptions, type SamplerScratch, argmax, createSamplerScratch, sampleToken, validateSampling } from './sampling.js';
 export { type GenerateOptions, type GenerateResult, type GenerationState, type GenerationStep, createGenerationState, generate, generateSteps } from './generate.js';
+export { type ShrinkSpec, type ShrinkResult, type Calibration, shrinkModel, shrinkLayers } from './shrink.js';
+export { type WidthTarget } from './shrink-width.js';
+export { type LowRankTarget, denseModel, denseConfig, svd } from './shrink-lowrank.js';
+export { type ImportanceTable } from './shrink-importance.js';
+export { everyOtherLayer } from './shrink-depth.js';

@@ -62,17 +62,30 @@ function gpt2Specs(c: ModelConfig): Spec[][] {
   return [[['wte', [c.vocabSize, C], true], ['wpe', [c.maxSeqLen, C], true]], perLayer, head];
 }
 
+/** Block matrices of c.lowRank replaced by their factors: name_a (r, in) and name_b (out, r), W ≈ b·a. */
+function factored(c: ModelConfig, specs: Spec[]): Spec[] {
+  return specs.flatMap(([n, shape, d]): Spec[] => {
+    const r = c.lowRank?.[n];
+    return r ? [[`${n}_a`, [r, shape[1]], d], [`${n}_b`, [shape[0], r], d]] : [[n, shape, d]];
+  });
+}
+
+function specsOf(c: ModelConfig): Spec[][] {
+  const [pre, perLayer, post] = c.family === 'llama' ? llamaSpecs(c) : gpt2Specs(c);
+  return [pre, factored(c, perLayer), post];
+}
+
 /** The parameter count of a config, by arithmetic (no layout built, nothing allocated): what readers
  *  check against a file's size before they allocate. */
 export function countParams(c: ModelConfig): number {
-  const [pre, perLayer, post] = c.family === 'llama' ? llamaSpecs(c) : gpt2Specs(c);
+  const [pre, perLayer, post] = specsOf(c);
   const sum = (specs: Spec[]) => specs.reduce((n, [, shape]) => n + shape.reduce((a, b) => a * b, 1), 0);
   return sum(pre) + c.nLayers * sum(perLayer) + sum(post);
 }
 
 /** Builds the layout of a config. Deterministic: same config, same offsets. */
 export function buildLayout(c: ModelConfig): ParamLayout {
-  const [pre, perLayer, post] = c.family === 'llama' ? llamaSpecs(c) : gpt2Specs(c);
+  const [pre, perLayer, post] = specsOf(c);
   const entries: ParamEntry[] = [];
   let offset = 0;
   const add = (name: string, shape: number[], decay: boolean, layer: number) => {

@@ -75,8 +75,11 @@ function checkConsistency(r: Recipe, source: string): void {
   if (r.train.batchSize % r.train.gradAccum !== 0) {
     problems.push(`key 'train.gradAccum': ${r.train.gradAccum} does not divide train.batchSize ${r.train.batchSize}`);
   }
-  if (r.student.kind === 'fromTeacher' && r.teacher.kind !== 'checkpoint') {
-    problems.push(`key 'student.kind': fromTeacher needs a teacher of kind checkpoint, got '${r.teacher.kind}'`);
+  if (r.student.kind === 'from-teacher' && r.teacher.kind !== 'checkpoint') {
+    problems.push(`key 'student.kind': from-teacher needs a teacher of kind checkpoint, got '${r.teacher.kind}'`);
+  }
+  if (r.loss.hidden && r.teacher.kind !== 'checkpoint') {
+    problems.push(`key 'loss.hidden': hidden-state distillation reads the teacher's residual states; it needs a teacher of kind checkpoint, got '${r.teacher.kind}'`);
   }
   if (r.student.kind === 'config' && r.student.nKvHeads !== undefined && r.student.nHeads % r.student.nKvHeads !== 0) {
     problems.push(`key 'student.nKvHeads': ${r.student.nKvHeads} does not divide student.nHeads ${r.student.nHeads}`);

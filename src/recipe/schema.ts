@@ -114,14 +114,26 @@ const Arch = {
   hiddenDim: posInt,
   tiedEmbeddings: z.boolean().default(true), // small students spend too much on an untied head
   maxSeqLen: posInt.optional(), // default: the teacher's, else data seqLen
+  lowRank: z.record(z.string(), posInt).optional(), // dense unless given: block matrices as factors of these ranks, as `distill shrink --rank` makes them
 };
 
 export const Student = z.discriminatedUnion('kind', [
   // A fresh student of this shape; vocabulary, norms and rotary follow the teacher/tokenizer.
   z.strictObject({ kind: z.literal('config'), ...Arch }),
-  // Initialised from the teacher by choosing blocks (DistilBERT-style); embeddings, norms and
-  // head copied.
-  z.strictObject({ kind: z.literal('fromTeacher'), layers: z.array(z.number().int().min(0)).min(1) }),
+  // Made from the teacher (src/model/shrink.ts, docs/shrink.md): its blocks `layers`, then width
+  // pruned by activation importance on the first calibrationWindows training windows, then block
+  // matrices factored by truncated SVD. `distill shrink` does the same from the command line.
+  z.strictObject({
+    kind: z.literal('from-teacher'),
+    layers: z.union([z.array(z.number().int().min(0)).min(1), z.literal('all')]).optional(), // every other block (DistilBERT) unless width or lowRank is given, then all
+    width: z.strictObject({
+      heads: posInt.optional(), dim: posInt.optional(), kvHeads: posInt.optional(), hiddenDim: posInt.optional(), params: posInt.optional(),
+    }).optional(), // unset parts keep the teacher's
+    lowRank: z.strictObject({
+      rank: posInt.optional(), energy: z.number().gt(0).lt(1).optional(), matrices: z.array(z.string().min(1)).min(1).optional(),
+    }).optional(), // matrices: every block matrix unless listed
+    calibrationWindows: posInt.default(64), // 64 windows of 128 keep ≥ 90 % of the FFN channels and ≥ 95 % of the embedding channels a 256-window ranking keeps (docs/shrink.md)
+  }),
   // Continue from a checkpoint.
   z.strictObject({ kind: z.literal('checkpoint'), path: z.string().min(1) }),
 ]);
@@ -173,6 +185,14 @@ export const Loss = z.strictObject({
   ignoreIndex: z.number().int().default(DEFAULT_IGNORE_INDEX), // -1: never a real token id
   onPolicy: OnPolicy.optional(), // off: every batch is a window of the data
   crossTokenizer: CrossTokenizer.optional(), // off: teacher and student must share a vocabulary
+  // Hidden-state distillation (src/distill/hidden-loss.ts): weight × the mean over `pairs` of a
+  // distance between student residual state x[s] and teacher x[t] (0 = embeddings, L = last block),
+  // through a learned linear projection when their widths differ. Needs a checkpoint teacher.
+  hidden: z.strictObject({
+    kind: z.enum(['cosine', 'mse']).default('cosine'), // cosine: DistilBERT's
+    weight: z.number().min(0).default(1), // DistilBERT weighs its cosine loss like its CE
+    pairs: z.array(z.tuple([z.number().int().min(0), z.number().int().min(0)])).min(1).optional(), // default: the last state of each
+  }).optional(),
 });
 
 export const LrSchedule = z.discriminatedUnion('kind', [

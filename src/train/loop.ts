@@ -1,6 +1,7 @@
 // The one training loop of distill: every recipe (KD with any loss, or hard labels only) runs
 // through it. Per step: draw micro-batches, teacher rows, student forward, α·CE + (1−α)·KD and
-// its gradient, backward, clip, AdamW; log, evaluate, checkpoint. Buffers are sized once.
+// its gradient, backward, clip, AdamW; log, evaluate, checkpoint. Buffers are sized once. A
+// student made from the teacher is also evaluated before the first step.
 // It does not parse recipes or set up files (run.ts does).
 import type { Backend } from '../engine/backend.js';
 import { RandomWindowBatcher, type TokenStream } from '../data/batcher.js';
@@ -20,7 +21,22 @@ import { RunError } from './errors.js';
 import { MicroStep } from './micro-step.js';
 import type { CrossTokenizerSetup } from './cross-teacher-step.js';
 import { isGeneratedDraw, type OnPolicyGenerator } from './on-policy.js';
-import { loadLatestTrainState, listCheckpoints, saveTrainState, type TrainState } from './train-state.js';
+import { loadLatestTrainState, listCheckpoints, saveTrainState, type ExtraTrainState, type TrainState } from './train-state.js';
+import { HiddenDistill } from './hidden-distill.js';
+import type { AdamWSettings } from './optimizer.js';
+
+/** loss.hidden's step part: needs the teacher's own model (its residual states). */
+function hiddenDistill(be: Backend, recipe: Recipe, student: Model, teacher: Teacher, B: number, T: number, adamw: AdamWSettings): HiddenDistill {
+  if (recipe.loss.crossTokenizer) throw new RunError(`${recipe.name}: key 'loss.hidden': hidden-state distillation needs teacher and student on the same tokens; it cannot be combined with loss.crossTokenizer`);
+  const tm = teacher.localModel;
+  if (!tm) throw new RunError(`${recipe.name}: key 'loss.hidden': hidden-state distillation needs the teacher's model in this process (a checkpoint teacher); ${teacher.description} gives only its outputs`);
+  return new HiddenDistill(be, student, tm, recipe.loss.hidden!, B, T, adamw, recipe.seed, recipe.name);
+}
+
+/** The projections of loss.hidden and their moments, saved and restored with each checkpoint. */
+function hiddenCheckpoint(h: HiddenDistill): ExtraTrainState {
+  return { file: 'hidden.safetensors', tensors: { params: h.params, m: h.opt.m, v: h.opt.v } };
+}
 
 export interface LoopInputs {
   be: Backend;
@@ -75,19 +91,23 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
   const alphaS = resolveSchedule(recipe.loss.alpha, steps);
   const tempS = resolveSchedule(recipe.loss.temperature, steps);
   const useTeacher = inp.useTeacher && teacher !== null;
+  const adamw = { beta1: tr.beta1, beta2: tr.beta2, eps: tr.eps, weightDecay: tr.weightDecay };
+  const hidden = useTeacher && recipe.loss.hidden ? hiddenDistill(be, recipe, student, teacher!, Bm, T, adamw) : null;
   const micro = new MicroStep(be, student, useTeacher ? teacher : null, {
     divergence: recipe.loss.kd, scaleT2: recipe.loss.scaleT2,
     ignoreIndex: recipe.loss.ignoreIndex, teacher: recipe.loss.teacher, cross: inp.cross,
-  }, Bm, T);
+  }, Bm, T, { hidden });
   // Evaluation owns its activations: the fused training ones hold no logits.
   const evalActs = createActivations(student.config, Bm, T, { training: false, allLogits: true });
   const evalScratch = createEvalScratch(Bm, T);
-  const opt = new AdamW(student.layout, { beta1: tr.beta1, beta2: tr.beta2, eps: tr.eps, weightDecay: tr.weightDecay });
+  const opt = new AdamW(student.layout, adamw);
+  const extra = hidden ? hiddenCheckpoint(hidden) : undefined;
   const batcher: WindowSource = inp.pairs ? new PairBatcher(inp.pairs.train, Bm, T, recipe.seed, inp.pairs.pad) : new RandomWindowBatcher(inp.train, Bm, T, recipe.seed);
 
   let state: TrainState = { step: 0, draws: 0, tokens: 0 };
   if (inp.resume) {
-    const restored = loadLatestTrainState(inp.runDir, student, opt);
+    const restored = loadLatestTrainState(inp.runDir, student, opt, extra);
+    if (restored && hidden) hidden.opt.step = opt.step; // the projections step with the student
     for (const note of restored?.notes ?? []) monitor.log(note);
     if (restored) {
       state = restored.state;
@@ -127,10 +147,16 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
     return parts;
   };
 
+  if (state.step === 0 && recipe.student.kind === 'from-teacher') {
+    // A student made from the teacher is scored before any training (val/loss at step 0).
+    const r = await evaluate();
+    logEval(0, r);
+    monitor.log(`student made from the teacher: ${student.layout.total} parameters, val loss before training ${r.valLoss.toFixed(4)} nats/token`);
+  }
   let generated = 0; // generated micro-batches in this process
   const runStart = clock();
   const tokensAtStart = state.tokens;
-  let window = { tokens: 0, loss: 0, ce: 0, kd: 0, n: 0 };
+  let window = { tokens: 0, loss: 0, ce: 0, kd: 0, hidden: 0, n: 0 };
   let skipped = 0; // steps whose non-finite update was dropped (train.nonFinite: skip)
   for (let step = state.step; step < steps; step++) {
     const stepStart = clock();
@@ -138,7 +164,8 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
     const alpha = scheduleValue(alphaS, step);
     const temperature = scheduleValue(tempS, step);
     zeroGradsInPlace(student);
-    let loss = 0, ce = 0, kd = 0;
+    hidden?.zeroGradsInPlace();
+    let loss = 0, ce = 0, kd = 0, hid = 0;
     for (let m = 0; m < tr.gradAccum; m++) {
       const windows = batcher.next();
       const draw = state.draws++;
@@ -156,9 +183,9 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
         micro.setWindows(windows, batcher.offsets, batcher.scored);
       }
       const r = await micro.run(a, temperature, 1 / tr.gradAccum);
-      loss += r.loss; ce += r.ce; kd += r.kd;
+      loss += r.loss; ce += r.ce; kd += r.kd; hid += r.hidden;
     }
-    loss /= tr.gradAccum; ce /= tr.gradAccum; kd /= tr.gradAccum;
+    loss /= tr.gradAccum; ce /= tr.gradAccum; kd /= tr.gradAccum; hid /= tr.gradAccum;
     const t0 = clock();
     const gradNorm = clipGradNormInPlace(student.grads, tr.clip);
     // A non-finite loss or gradient is never applied (AdamW would spread it into every weight).
@@ -166,7 +193,7 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
     if (!finite && tr.nonFinite === 'stop') {
       throw new RunError(`training diverged at step ${step + 1}: loss ${loss}, gradient norm ${gradNorm}; the update was not applied and the last checkpoint is intact. Lower train.lr or raise train.clip, or set train.nonFinite=skip to drop such steps`);
     }
-    if (finite) opt.stepInPlace(be, student.params, student.grads, lr);
+    if (finite) { opt.stepInPlace(be, student.params, student.grads, lr); hidden?.stepInPlace(lr); }
     else skipped++;
     timings.optimizer += clock() - t0;
     timings.step += clock() - stepStart;
@@ -174,7 +201,7 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
     state.tokens += tr.batchSize * T;
     history.push({ step: state.step, loss, ce, kd, lr, gradNorm });
 
-    window.tokens += tr.batchSize * T; window.loss += loss; window.ce += ce; window.kd += kd; window.n++;
+    window.tokens += tr.batchSize * T; window.loss += loss; window.ce += ce; window.kd += kd; window.hidden += hid; window.n++;
     if (state.step % recipe.monitor.logEvery === 0 || state.step === steps) {
       const scalars: Record<string, number> = {
         'train/loss': window.loss / window.n,
@@ -188,17 +215,18 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
         ...memoryScalars(),
       };
       if (useTeacher) scalars['train/kd_loss'] = window.kd / window.n;
+      if (hidden) scalars['train/hidden_loss'] = window.hidden / window.n;
       if (tr.nonFinite === 'skip') scalars['train/skipped_steps'] = skipped;
       if (gen) scalars['train/generated_batches'] = generated;
       monitor.scalars(state.step, scalars);
-      window = { tokens: 0, loss: 0, ce: 0, kd: 0, n: 0 };
+      window = { tokens: 0, loss: 0, ce: 0, kd: 0, hidden: 0, n: 0 };
     }
     if (recipe.eval.every > 0 && state.step % recipe.eval.every === 0 && state.step !== steps) {
       logEval(state.step, await evaluate());
     }
     if (tr.checkpointEvery > 0 && state.step % tr.checkpointEvery === 0 && state.step !== steps) {
       monitor.flush();
-      saveTrainState(inp.runDir, student, opt, state);
+      saveTrainState(inp.runDir, student, opt, state, undefined, extra);
     }
     if (inp.stopAfterStep !== undefined && state.step >= inp.stopAfterStep) break;
   }
@@ -213,7 +241,7 @@ export async function runTrainingLoop(inp: LoopInputs): Promise<LoopResult> {
     inp.onFinish?.(state.step, finalEval);
   }
   monitor.flush();
-  if (!saved) saveTrainState(inp.runDir, student, opt, state);
+  if (!saved) saveTrainState(inp.runDir, student, opt, state, undefined, extra);
   return {
     history, finalEval, state, timings: allTimings(),
     tokensPerSec: (state.tokens - tokensAtStart) / Math.max(1e-9, trainSeconds),

@@ -17,6 +17,7 @@ import type { Teacher } from '../teacher/teacher.js';
 import { TeacherStep } from './teacher-step.js';
 import { CrossTeacherStep, type CrossTokenizerSetup } from './cross-teacher-step.js';
 import { createCrossKdScratch, crossTokenizerKdForwardBackward, type CrossKdScratch, type CrossRows } from '../distill/cross-tokenizer-loss.js';
+import type { HiddenDistill } from './hidden-distill.js';
 
 /** The loss settings a micro-step needs (the recipe's `loss` block, minus schedules). */
 export interface MicroStepLoss {
@@ -31,12 +32,15 @@ export interface MicroStepLoss {
 /** Seconds per op group, summed over calls (the loop adds optimizer and eval). */
 export interface MicroStepTimings { teacher: number; forward: number; loss: number; backward: number }
 
-export interface MicroStepResult { loss: number; ce: number; kd: number }
+/** loss includes the hidden-state term (loss.hidden), also given alone as `hidden` (0 without it). */
+export interface MicroStepResult { loss: number; ce: number; kd: number; hidden: number }
 
 export interface MicroStepOptions {
   /** Use the fused head + loss op when the divergence allows it (all but 'mse'). Default true;
    *  false keeps the unfused path (full logits), e.g. to compare the two. */
   fusedHead?: boolean;
+  /** The hidden-state term (recipe loss.hidden), added to the loss and its gradient. */
+  hidden?: HiddenDistill | null;
 }
 
 export class MicroStep {
@@ -63,6 +67,7 @@ export class MicroStep {
   private readonly windows: Int32Array;
   private readonly N: number;
   private readonly V: number;
+  private readonly hidden: HiddenDistill | null;
 
   /** teacher null: hard labels only (the loss never needs it). */
   constructor(
@@ -71,6 +76,7 @@ export class MicroStep {
   ) {
     this.N = B * T;
     this.V = student.config.vocabSize;
+    this.hidden = opts.hidden ?? null;
     const d = lossCfg.divergence;
     this.fused = (opts.fusedHead ?? true) && d.kind !== 'mse' && !(teacher && lossCfg.cross) ? d : null;
     this.trainActs = createActivations(student.config, B, T, { headLogits: !this.fused });
@@ -119,6 +125,15 @@ export class MicroStep {
     return this.fused ? this.runFused(this.fused, teacher, alpha, temperature, gradScale) : this.runUnfused(teacher, alpha, temperature, gradScale);
   }
 
+  /** The hidden-state term after the student's forward (timed with the teacher: it runs the teacher's forward). */
+  private hiddenTerm(gradScale: number): { loss: number; residual?: ReadonlyMap<number, Float32Array> } {
+    if (!this.hidden) return { loss: 0 };
+    const t0 = performance.now() / 1000;
+    const r = this.hidden.forwardBackward(this.inputs, this.targets, this.lossCfg.ignoreIndex, this.trainActs, gradScale);
+    this.timings.teacher += performance.now() / 1000 - t0;
+    return r;
+  }
+
   /** run() on the unfused path: full (N,V) logits, then src/distill's α mix; with cross rows, the
    *  CE share there and the cross-tokenizer KD term added (weight 1−α). */
   private runUnfused(teacher: HeadLossTeacher, alpha: number, temperature: number, gradScale: number, cross?: CrossRows): MicroStepResult {
@@ -132,7 +147,8 @@ export class MicroStep {
     const r = distillLossForwardBackward(be, this.dLogits, this.rowCe, this.rowKd, logits, teacher, this.targets, N, V, {
       alpha: teacher.kind !== 'none' || cross ? alpha : 1, divergence: lossCfg.divergence, temperature, scaleT2: lossCfg.scaleT2, ignoreIndex: lossCfg.ignoreIndex, gradScale,
     }, this.lossScratch);
-    const out: MicroStepResult = { loss: r.loss, ce: r.ce, kd: r.kd };
+    const h = this.hiddenTerm(gradScale);
+    const out: MicroStepResult = { loss: r.loss + h.loss, ce: r.ce, kd: r.kd, hidden: h.loss };
     if (cross) {
       out.kd = crossTokenizerKdForwardBackward(be, this.dLogits, this.rowKd, logits, cross, this.targets, N, V, {
         divergence: lossCfg.divergence, temperature, scaleT2: lossCfg.scaleT2, ignoreIndex: lossCfg.ignoreIndex,
@@ -142,7 +158,7 @@ export class MicroStep {
     }
     t1 = clock();
     timings.loss += t1 - t0;
-    backward(be, student, acts, this.dLogits);
+    backward(be, student, acts, this.dLogits, h.residual);
     timings.backward += clock() - t1;
     return out;
   }
@@ -163,10 +179,11 @@ export class MicroStep {
       teacher, targets: this.targets, N, V, C, alpha: teacher.kind !== 'none' ? alpha : 1, divergence, temperature, scaleT2: lossCfg.scaleT2,
       ignoreIndex: lossCfg.ignoreIndex, gradScale,
     });
+    const h = this.hiddenTerm(gradScale);
     t1 = clock();
     timings.loss += t1 - t0;
-    backwardFromHidden(be, student, acts, dHidden);
+    backwardFromHidden(be, student, acts, dHidden, h.residual);
     timings.backward += clock() - t1;
-    return { loss: r.loss, ce: r.ce, kd: r.kd };
+    return { loss: r.loss + h.loss, ce: r.ce, kd: r.kd, hidden: h.loss };
   }
 }

@@ -65,7 +65,7 @@ export function writeRunStart(runDir: string, recipe: Recipe, o: { source: strin
   }) + '\n');
 }
 
-/** A result file of the run folder (eval.json, profile.json) as indented JSON. */
-export function writeRunJson(runDir: string, file: 'eval.json' | 'profile.json', value: unknown): void {
+/** A result file of the run folder (eval.json, profile.json, shrink.json) as indented JSON. */
+export function writeRunJson(runDir: string, file: 'eval.json' | 'profile.json' | 'shrink.json', value: unknown): void {
   writeFileSync(join(runDir, file), JSON.stringify(value, null, 1) + '\n');
 }

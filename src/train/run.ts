@@ -23,7 +23,8 @@ import { checkRunFolder, openRunFolder, writeRunJson, writeRunStart } from './ru
 import { createStudent } from './student-init.js';
 import { openCrossTokenizer } from './cross-teacher-step.js';
 import { OnPolicyGenerator } from './on-policy.js';
-import type { Model } from '../model/index.js';
+import type { Model, ShrinkResult } from '../model/index.js';
+import { shrinkRecord } from './shrink-record.js';
 import type { Teacher } from '../teacher/teacher.js';
 
 /** The GGUF types whose export size eval.json records. */
@@ -113,8 +114,10 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
     be, tokenizer: tok, batch: Bm, seqLen: T, corpus: { train: corpus.train.tokens, val: corpus.val.tokens },
     processing: recipe.loss.teacher, source, cross: cross ? { tokenizer: cross.setup.teacher.tok, probe: cross.probe, corpus: cross.teacherCorpus } : undefined,
   });
+  let shrunk: ShrinkResult | null = null;
   const student = createStudent(recipe.student, {
     teacher: teacher?.localModel ?? null, tokenizerVocab: tok.vocabSize, seqLen: T, seed: recipe.seed, recipePath: source, microBatch: Bm,
+    be, calibration: corpus.train.tokens, onShrink: (r) => { shrunk = r; },
   });
   if (student.config.vocabSize !== tok.vocabSize) {
     throw new RunError(`${source}: student has a vocabulary of ${student.config.vocabSize} but the tokenizer ${recipe.data.tokenizer} has ${tok.vocabSize}`);
@@ -125,6 +128,7 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
   const runDir = openRunFolder(recipe, folder);
   const kind = isBaseline(recipe) ? 'baseline' : 'kd';
   writeRunStart(runDir, recipe, { source, be, version: opts.version ?? '0.0.0', kind, teacher: teacher?.description });
+  if (shrunk) writeRunJson(runDir, 'shrink.json', shrinkRecord(shrunk, teacher?.localModel ?? null));
 
   const monitor = new Monitor(runDir, {
     totalSteps: recipe.train.steps, tokensPerStep: recipe.train.batchSize * T, progress: recipe.monitor.progress, stream: opts.stream,

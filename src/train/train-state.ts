@@ -19,6 +19,10 @@ export interface TrainState {
   tokens: number;
 }
 
+/** State trained beside the student (the hidden loss's projections), saved as one more file of
+ *  each checkpoint: its tensors are written from and restored into these arrays. */
+export interface ExtraTrainState { file: string; tensors: Record<string, Float32Array> }
+
 export class TrainStateError extends Error {
   constructor(message: string) {
     super(message);
@@ -41,7 +45,7 @@ const stage = (name: string): void => saveStages.hook?.(name);
 
 /** Writes a checkpoint atomically and keeps only the newest `keep` (2 by default: the previous good
  *  one survives until the new one is complete and verified on the next resume). Returns its folder. */
-export function saveTrainState(runDir: string, model: Model, opt: AdamW, state: TrainState, keep = 2): string {
+export function saveTrainState(runDir: string, model: Model, opt: AdamW, state: TrainState, keep = 2, extra?: ExtraTrainState): string {
   const final = stepDir(runDir, state.step);
   const tmp = `${final}.tmp`;
   stage('begin');
@@ -54,6 +58,7 @@ export function saveTrainState(runDir: string, model: Model, opt: AdamW, state: 
     { name: 'v', shape: [opt.v.length], data: opt.v },
   ], { optimizer: 'adamw', step: String(opt.step), crc32c: momentsChecksum(opt.m, opt.v) });
   stage('optimizer written');
+  if (extra) writeSafetensors(join(tmp, extra.file), Object.entries(extra.tensors).map(([name, data]) => ({ name, shape: [data.length], data })), {});
   writeFileSync(join(tmp, 'state.json'), JSON.stringify(state, null, 1) + '\n');
   stage('state written');
   rmSync(final, { recursive: true, force: true });
@@ -90,12 +95,18 @@ export function listCheckpoints(runDir: string): number[] {
     .sort((a, b) => a - b);
 }
 
+/** A config as JSON with its keys (and lowRank's) sorted: the same config built in another key order compares equal. */
+function canonical(c: Model['config']): string {
+  const sorted = (o: object) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return JSON.stringify(sorted({ ...c, ...(c.lowRank ? { lowRank: sorted(c.lowRank) } : {}) }));
+}
+
 /** Restores one checkpoint folder into model and optimizer; throws a TrainStateError (or the
  *  readers' FormatError) when it is damaged, and a TrainStateError marked `foreign` when it holds
  *  another student. */
-function restore(dir: string, model: Model, opt: AdamW): TrainState {
+function restore(dir: string, model: Model, opt: AdamW, extra?: ExtraTrainState): TrainState {
   const ck = loadDistillCheckpoint(join(dir, 'model.safetensors')); // verifies its CRC-32C
-  if (ck.params.length !== model.params.length || JSON.stringify(ck.config) !== JSON.stringify(model.config)) {
+  if (ck.params.length !== model.params.length || canonical(ck.config) !== canonical(model.config)) {
     throw Object.assign(new TrainStateError(`${dir}: checkpoint holds a different student (config ${JSON.stringify(ck.config)}); the recipe builds ${JSON.stringify(model.config)}`), { foreign: true });
   }
   const o = readSafetensors(join(dir, 'optimizer.safetensors'));
@@ -113,6 +124,18 @@ function restore(dir: string, model: Model, opt: AdamW): TrainState {
     throw new TrainStateError(`${dir}/state.json: not valid JSON (${(e as Error).message})`);
   }
   if (!Number.isInteger(state.step) || !Number.isInteger(state.draws)) throw new TrainStateError(`${dir}/state.json: expected integer 'step' and 'draws'`);
+  const extras: [Float32Array, Float32Array][] = [];
+  if (extra) {
+    const file = join(dir, extra.file);
+    if (!existsSync(file)) throw Object.assign(new TrainStateError(`${dir}: no ${extra.file}; this checkpoint was written by a run without the state it holds (loss.hidden's projections)`), { foreign: true });
+    const x = readSafetensors(file);
+    for (const [name, dst] of Object.entries(extra.tensors)) {
+      const src = x.entries.has(name) ? x.readF32(name) : undefined;
+      if (!src || src.length !== dst.length) throw new TrainStateError(`${file}: expected tensor '${name}' of ${dst.length} values`);
+      extras.push([dst, src]);
+    }
+  }
+  for (const [dst, src] of extras) dst.set(src);
   model.params.set(ck.params);
   opt.m.set(m);
   opt.v.set(v);
@@ -125,13 +148,13 @@ function restore(dir: string, model: Model, opt: AdamW): TrainState {
  * a damaged newer one is renamed step-N.damaged (kept for inspection, never resumed from) and
  * named in `notes`. Returns null when there is none. A checkpoint of another student throws.
  */
-export function loadLatestTrainState(runDir: string, model: Model, opt: AdamW): { state: TrainState; notes: string[] } | null {
+export function loadLatestTrainState(runDir: string, model: Model, opt: AdamW, extra?: ExtraTrainState): { state: TrainState; notes: string[] } | null {
   const notes: string[] = [];
   const steps = listCheckpoints(runDir);
   for (let i = steps.length - 1; i >= 0; i--) {
     const dir = stepDir(runDir, steps[i]);
     try {
-      return { state: restore(dir, model, opt), notes };
+      return { state: restore(dir, model, opt, extra), notes };
     } catch (e) {
       if ((e as { foreign?: boolean }).foreign || !(e instanceof Error) || !['FormatError', 'TrainStateError'].includes(e.name)) throw e;
       renameSync(dir, `${dir}.damaged`);
