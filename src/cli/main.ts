@@ -12,6 +12,7 @@ import { registerCache } from './cache.js';
 import { registerStore } from './store.js';
 import { registerExport } from './export.js';
 import { registerServe } from './serve.js';
+import { registerSweep } from './sweep.js';
 
 const version = packageVersion(new URL('../../../package.json', import.meta.url));
 const program = new Command();
@@ -37,6 +38,7 @@ registerCache(program);
 registerStore(program);
 registerExport(program);
 registerServe(program);
+registerSweep(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`distill: ${e instanceof Error ? e.message : String(e)}`);
