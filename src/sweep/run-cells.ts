@@ -87,37 +87,14 @@ export async function runCells(cells: PlannedCell[], o: RunCellsOptions): Promis
   timer.unref();
 
   const runOne = async (c: PlannedCell): Promise<void> => {
-    const dir = join(o.sweepDir, c.name);
-    const hasCheckpoint = existsSync(join(dir, 'checkpoints')) && readdirSync(join(dir, 'checkpoints')).length > 0;
-    const args = [o.cliPath, 'run', o.base, ...c.overrides, ...(o.baseSetsThreads || o.parallel === 1 ? [] : [`threads=${threads}`]), hasCheckpoint ? '--resume' : '--overwrite'];
     running.set(c.name, c);
-    o.onProgress(`sweep: cell ${c.name} started${hasCheckpoint ? ' (resumed from its checkpoint)' : ''}`);
-    const t0 = Date.now();
-    const code = await new Promise<number>((resolve) => {
-      const child = o.inheritOutput
-        ? spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] })
-        : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      if (!o.inheritOutput) {
-        mkdirSync(join(o.sweepDir, 'logs'), { recursive: true });
-        const log = createWriteStream(join(o.sweepDir, 'logs', `${c.name}.log`));
-        child.stdout?.pipe(log);
-        child.stderr?.pipe(log);
-      }
-      child.on('error', () => resolve(-1));
-      child.on('close', (n) => resolve(n ?? -1));
-    });
+    o.onProgress(`sweep: cell ${c.name} started`);
+    const r = await runCell(c, { ...o, threads: o.baseSetsThreads || o.parallel === 1 ? undefined : threads });
     running.delete(c.name);
-    const seconds = (Date.now() - t0) / 1000;
-    if (code === 0) {
-      writeFileSync(join(dir, MARKER), JSON.stringify({ overrides: c.overrides, point: c.point, seed: c.seed, seconds, finishedAt: new Date().toISOString() }, null, 1) + '\n');
-      outcomes.set(c.name, { name: c.name, status: 'done', seconds });
-    } else {
-      failed++;
-      const where = o.inheritOutput ? 'its error is printed above' : `see ${join(o.sweepDir, 'logs', `${c.name}.log`)}`;
-      outcomes.set(c.name, { name: c.name, status: 'failed', seconds, error: `distill run exited with ${code}; ${where}` });
-    }
+    if (r.status === 'failed') failed++;
+    outcomes.set(c.name, r);
     doneTokens += c.tokens;
-    o.onProgress(`sweep: cell ${c.name} ${code === 0 ? 'finished' : 'FAILED'} in ${formatDuration(seconds)} — ${status()}`);
+    o.onProgress(`sweep: cell ${c.name} ${r.status === 'done' ? 'finished' : 'FAILED'} in ${formatDuration(r.seconds)} — ${status()}`);
   };
 
   const queue = [...todo];
@@ -127,4 +104,31 @@ export async function runCells(cells: PlannedCell[], o: RunCellsOptions): Promis
   await Promise.all(workers);
   clearInterval(timer);
   return cells.map((c) => outcomes.get(c.name)!);
+}
+
+/** Runs one cell as a `distill run` process (resumed from its checkpoint when it has one, else
+ *  from scratch) and writes its sweep-cell.json marker when it succeeds. */
+export async function runCell(c: SweepCell, o: { base: string; sweepDir: string; cliPath: string; inheritOutput: boolean; threads?: number }): Promise<CellOutcome> {
+  const dir = join(o.sweepDir, c.name);
+  const hasCheckpoint = existsSync(join(dir, 'checkpoints')) && readdirSync(join(dir, 'checkpoints')).length > 0;
+  const args = [o.cliPath, 'run', o.base, ...c.overrides, ...(o.threads === undefined ? [] : [`threads=${o.threads}`]), hasCheckpoint ? '--resume' : '--overwrite'];
+  const t0 = Date.now();
+  const logFile = join(o.sweepDir, 'logs', `${c.name}.log`);
+  const code = await new Promise<number>((resolve) => {
+    const child = o.inheritOutput
+      ? spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] })
+      : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (!o.inheritOutput) {
+      mkdirSync(join(o.sweepDir, 'logs'), { recursive: true });
+      const log = createWriteStream(logFile);
+      child.stdout?.pipe(log);
+      child.stderr?.pipe(log);
+    }
+    child.on('error', () => resolve(-1));
+    child.on('close', (n) => resolve(n ?? -1));
+  });
+  const seconds = (Date.now() - t0) / 1000;
+  if (code !== 0) return { name: c.name, status: 'failed', seconds, error: `distill run exited with ${code}; ${o.inheritOutput ? 'its error is printed above' : `see ${logFile}`}` };
+  writeFileSync(join(dir, MARKER), JSON.stringify({ overrides: c.overrides, point: c.point, seed: c.seed, seconds, finishedAt: new Date().toISOString() }, null, 1) + '\n');
+  return { name: c.name, status: 'done', seconds };
 }

@@ -1,6 +1,6 @@
 // The sweep's HTML page: the summary table, loss vs tokens per student size (CE and KD, with the
 // fitted laws when --fit ran), KD gain vs size per budget, a T × α heat map when both were swept,
-// the fit's parameters and predictions, and extra sections (tune's trials). One self-contained file.
+// the fit's parameters and predictions; pageHtml is the shell tune's page shares. One self-contained file.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-write.js';
@@ -26,7 +26,7 @@ export interface SweepReportInput {
   fit?: SweepFit;
   /** The sweep or recipe file it came from (shown in the header). */
   source: string;
-  /** HTML sections appended after the plots (e.g. tune's trials). */
+  /** HTML sections appended after the plots. */
   extra?: string[];
 }
 
@@ -83,16 +83,21 @@ function heat(rows: SweepRow[]): string {
   return heatMap(ts, as, values, { title: 'val loss (seed mean) over T × α', rowTitle: `T (${tk})`, colTitle: `α, weight of CE (${ak})` });
 }
 
+/** A self-contained page: title, a meta line, then the sections' HTML. */
+export function pageHtml(title: string, meta: string, sections: string[]): string {
+  return ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">', `<title>${esc(title)}</title><style>${CSS}</style></head><body>`,
+    `<h1>${esc(title)}</h1>`, `<p class="meta">${esc(meta)}</p>`, ...sections, '</body></html>', ''].join('\n');
+}
+
 export function buildSweepReportHtml(o: SweepReportInput): string {
   const rows = done(o.rows);
   const plots = [lossVsTokens(rows, o.fit), gainVsSize(rows), heat(rows)].filter((s) => s !== '');
-  return ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">', `<title>${esc(o.title)}</title><style>${CSS}</style></head><body>`,
-    `<h1>${esc(o.title)}</h1>`, `<p class="meta">From ${esc(o.source)}, ${o.rows.length} cells (${rows.length} finished), generated ${new Date().toISOString()}.</p>`,
+  return pageHtml(o.title, `From ${o.source}, ${o.rows.length} cells (${rows.length} finished), generated ${new Date().toISOString()}.`, [
     plots.length ? `<h2>Plots</h2><div class="plots">${plots.join('\n')}</div>` : '',
     o.fit ? `<h2>Scaling-law fit</h2><pre>${esc(formatFit(o.fit))}</pre>` : '',
     ...(o.extra ?? []),
     '<h2>Cells</h2>', mdTable(rowsMarkdown(o.rows)),
-    '</body></html>', ''].join('\n');
+  ]);
 }
 
 /** A markdown table (as rowsMarkdown writes it) as an HTML table. */
@@ -103,6 +108,11 @@ export function mdTable(md: string): string {
 
 /** Writes the page atomically. */
 export function writeSweepReport(path: string, o: SweepReportInput): void {
+  writePage(path, buildSweepReportHtml(o));
+}
+
+/** Writes a page atomically, creating its folder. */
+export function writePage(path: string, html: string): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileAtomic(path, buildSweepReportHtml(o));
+  writeFileAtomic(path, html);
 }
