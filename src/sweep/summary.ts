@@ -74,7 +74,7 @@ function table(rows: SweepRow[]): string[][] {
   const keys = pointKeys(rows);
   return [
     ['name', ...keys, 'seed', ...COLUMNS],
-    ...rows.map((r) => [r.name, ...keys.map((k) => cell(r.point[k])), String(r.seed), ...COLUMNS.map((k) => cell(r[k], k === 'seconds' ? 1 : 4))]),
+    ...rows.map((r) => [r.name, ...keys.map((k) => (typeof r.point[k] === 'number' ? String(r.point[k]) : cell(r.point[k]))), String(r.seed), ...COLUMNS.map((k) => cell(r[k], k === 'seconds' ? 1 : 4))]),
   ];
 }
 
