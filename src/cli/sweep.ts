@@ -11,7 +11,7 @@ import { collectRows, rowsCsv, rowsMarkdown } from '../sweep/summary.js';
 import { writeSweepReport } from '../sweep/sweep-report.js';
 import { fitSweep, formatFit } from '../sweep/fit-sweep.js';
 
-interface SweepCliOptions { parallel?: string; fit?: boolean; dryRun?: boolean; bootstrap?: string; predict?: string }
+interface SweepCliOptions { parallel?: string; fit?: boolean; dryRun?: boolean; reportOnly?: boolean; bootstrap?: string; predict?: string }
 
 function positiveInt(flag: string, s: string): number {
   const n = Number(s);
@@ -29,6 +29,7 @@ export function registerSweep(program: Command): void {
     .option('--bootstrap <n>', 'bootstrap resamples for the fit\'s intervals', '200')
     .option('--predict <list>', 'extra sizes×tokens to predict at, e.g. 250000x2e6,500000x1e7')
     .option('--dry-run', 'list the cells and their overrides; run nothing')
+    .option('--report-only', 'summarise (and --fit) the cells finished so far; run nothing (e.g. while the sweep runs)')
     .action(async (file: string, o: SweepCliOptions) => {
       const spec = loadSweep(file);
       const parallel = o.parallel ? positiveInt('--parallel', o.parallel) : spec.parallel;
@@ -43,7 +44,7 @@ export function registerSweep(program: Command): void {
         console.log(`${cells.length} cells, ${cells.reduce((s, c) => s + c.tokens, 0)} training tokens in all -> ${sweepDir}`);
         return;
       }
-      const outcomes = await runCells(cells, {
+      const outcomes = o.reportOnly ? [] : await runCells(cells, {
         base: spec.base, sweepDir, parallel, cliPath: process.argv[1], baseSetsThreads: base.threads !== undefined,
         onProgress: (line) => console.error(line), inheritOutput: parallel === 1,
       });

@@ -65,6 +65,13 @@ const GRID = {
   logA: [0, 5, 10, 15, 20, 25], logB: [0, 5, 10, 15, 20, 25], logE: [-1, -0.5, 0, 0.5, 1], alpha: [0, 0.5, 1, 1.5, 2], beta: [0, 0.5, 1, 1.5, 2],
 }; // Hoffmann et al.'s grid of initialisations
 
+/** The box the fit stays in: exponents in [0, 3] (a larger one means a term that vanishes over the
+ *  sweep, which the data cannot tell from 3), log A and log B in [-10, 40], log E in [-5, 3]
+ *  (E from 0.007 to 20 nats). Without it a sweep that barely moves with N sends α and A to
+ *  overflow; with it the interval shows the term is unidentified instead. */
+const BOUNDS: [number, number][] = [[-10, 40], [-10, 40], [-5, 3], [0, 3], [0, 3]];
+const inBounds = (x: number[]): boolean => x.every((v, i) => v >= BOUNDS[i][0] && v <= BOUNDS[i][1]);
+
 function toLaw(t: number[]): ScalingLaw {
   return { A: Math.exp(t[0]), B: Math.exp(t[1]), E: Math.exp(t[2]), alpha: t[3], beta: t[4] };
 }
@@ -81,7 +88,7 @@ export function fitScalingLaw(points: ScalingPoint[], o: FitOptions = {}): { law
   }
   const pts = points.map((p) => ({ lnN: Math.log(p.n), lnD: Math.log(p.d), lnL: Math.log(p.loss) }));
   const delta = o.delta ?? HUBER_DELTA;
-  const f = (x: number[]): number => objective(x as Theta, pts, delta);
+  const f = (x: number[]): number => (inBounds(x) ? objective(x as Theta, pts, delta) : Infinity);
   let starts: number[][];
   if (o.from) {
     starts = [[Math.log(o.from.A), Math.log(o.from.B), Math.log(o.from.E), o.from.alpha, o.from.beta]];

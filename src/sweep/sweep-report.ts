@@ -60,15 +60,25 @@ function lossVsTokens(rows: SweepRow[], fit?: SweepFit): string {
   return plots.join('\n');
 }
 
-function gainVsSize(rows: SweepRow[]): string {
+function gainVsSize(rows: SweepRow[], fit?: SweepFit): string {
   const budgets = [...new Set(rows.map((r) => r.tokens!))].sort((a, b) => a - b);
-  const series: XySeries[] = budgets.map((d, i) => {
+  const ns = rows.map((r) => r.params!);
+  const n0 = Math.min(...ns), n1 = 4 * Math.max(...ns); // the fit's lines run on to 4× the largest student
+  const series: XySeries[] = budgets.flatMap((d, i) => {
     const ce = new Map(meanBy(rows.filter((r) => r.kind === 'baseline' && r.tokens === d), (r) => r.params!));
     const kd = meanBy(rows.filter((r) => r.kind === 'kd' && r.tokens === d), (r) => r.params!);
-    return { name: `D=${d}`, color: PALETTE[i % PALETTE.length], style: 'both' as const, points: kd.filter(([n]) => ce.has(n)).map(([n, l]) => [n, ce.get(n)! - l] as const) };
+    const color = PALETTE[i % PALETTE.length];
+    const s: XySeries[] = [{ name: `D=${d}`, color, style: 'points', points: kd.filter(([n]) => ce.has(n)).map(([n, l]) => [n, ce.get(n)! - l] as const) }];
+    if (fit) {
+      s.push({ name: `fit D=${d}`, color, style: 'line', points: Array.from({ length: 25 }, (_, j) => {
+        const n = n0 * (n1 / n0) ** (j / 24);
+        return [n, predictLoss(fit.ce.law, n, d) - predictLoss(fit.kd.law, n, d)] as const;
+      }) });
+    }
+    return s;
   }).filter((s) => s.points.length > 0);
-  if (series.length === 0) return '';
-  return xyPlot(series, { title: 'KD gain (CE − KD val loss, seed mean) vs student size', xLabel: 'student params N', yLabel: 'KD gain (nats/token)', logX: true });
+  if (!series.some((s) => s.style === 'points')) return '';
+  return xyPlot(series, { title: 'KD gain (CE − KD val loss, seed mean) vs student size', xLabel: 'student params N', yLabel: 'KD gain (nats/token)', logX: true, height: 360 });
 }
 
 function heat(rows: SweepRow[]): string {
@@ -91,7 +101,7 @@ export function pageHtml(title: string, meta: string, sections: string[]): strin
 
 export function buildSweepReportHtml(o: SweepReportInput): string {
   const rows = done(o.rows);
-  const plots = [lossVsTokens(rows, o.fit), gainVsSize(rows), heat(rows)].filter((s) => s !== '');
+  const plots = [lossVsTokens(rows, o.fit), gainVsSize(rows, o.fit), heat(rows)].filter((s) => s !== '');
   return pageHtml(o.title, `From ${o.source}, ${o.rows.length} cells (${rows.length} finished), generated ${new Date().toISOString()}.`, [
     plots.length ? `<h2>Plots</h2><div class="plots">${plots.join('\n')}</div>` : '',
     o.fit ? `<h2>Scaling-law fit</h2><pre>${esc(formatFit(o.fit))}</pre>` : '',
