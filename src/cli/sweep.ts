@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { loadRecipe } from '../recipe/load.js';
 import { expandSweep, loadSweep } from '../sweep/spec.js';
 import { runCells, type PlannedCell } from '../sweep/run-cells.js';
-import { collectRows, rowsCsv, rowsMarkdown } from '../sweep/summary.js';
+import { collectRows, gainMarkdown, rowsCsv, rowsMarkdown } from '../sweep/summary.js';
 import { writeSweepReport } from '../sweep/sweep-report.js';
 import { fitSweep, formatFit } from '../sweep/fit-sweep.js';
 
@@ -50,7 +50,8 @@ export function registerSweep(program: Command): void {
       });
       const rows = collectRows(sweepDir, cells, outcomes);
       writeFileSync(join(sweepDir, 'summary.csv'), rowsCsv(rows));
-      const md = rowsMarkdown(rows);
+      const gains = gainMarkdown(rows);
+      const md = rowsMarkdown(rows) + (gains ? `\nSeed means, CE vs KD:\n\n${gains}` : '');
       writeFileSync(join(sweepDir, 'summary.md'), md);
       console.log(md);
       const fit = o.fit ? fitSweep(rows, { bootstrap: positiveInt('--bootstrap', o.bootstrap ?? '200'), predictAt: o.predict }) : undefined;

@@ -90,3 +90,22 @@ export function rowsMarkdown(rows: SweepRow[]): string {
   const line = (r: string[]): string => `| ${r.map((s) => s.replace(/\|/g, '\\|')).join(' | ')} |`;
   return [line(t[0]), line(t[0].map(() => '---')), ...t.slice(1).map(line)].join('\n') + '\n';
 }
+
+/** Seed means by (student size, tokens): CE, KD, and KD's gain (CE − KD), as a markdown table; ''
+ *  when the sweep has no CE/KD pair at any point. */
+export function gainMarkdown(rows: SweepRow[]): string {
+  const ok = rows.filter((r) => r.valLoss !== undefined && r.params !== undefined && r.tokens !== undefined);
+  const keys = [...new Set(ok.map((r) => `${r.params} ${r.tokens}`))];
+  const mean = (v: number[]): number => v.reduce((s, x) => s + x, 0) / v.length;
+  const lines: string[] = [];
+  for (const k of keys) {
+    const [n, d] = k.split(' ').map(Number);
+    const ce = ok.filter((r) => r.params === n && r.tokens === d && r.kind === 'baseline').map((r) => r.valLoss!);
+    const kd = ok.filter((r) => r.params === n && r.tokens === d && r.kind === 'kd').map((r) => r.valLoss!);
+    if (ce.length === 0 || kd.length === 0) continue;
+    const gain = mean(ce) - mean(kd);
+    lines.push(`| ${n} | ${d} | ${mean(ce).toFixed(4)} (${ce.length}) | ${mean(kd).toFixed(4)} (${kd.length}) | ${gain >= 0 ? '+' : ''}${gain.toFixed(4)} |`);
+  }
+  if (lines.length === 0) return '';
+  return ['| params N | tokens D | CE val loss (runs) | KD val loss (runs) | KD gain (CE − KD) |', '| ---: | ---: | ---: | ---: | ---: |', ...lines].join('\n') + '\n';
+}

@@ -9,7 +9,7 @@ import { predictLoss } from './scaling-fit.js';
 import type { SweepFit } from './fit-sweep.js';
 import { formatFit } from './fit-sweep.js';
 import { heatMap, xyPlot, type XySeries } from './sweep-plots.js';
-import { pointKeys, rowsMarkdown, type SweepRow } from './summary.js';
+import { gainMarkdown, pointKeys, rowsMarkdown, type SweepRow } from './summary.js';
 import { valueLabel } from './spec.js';
 
 const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1320px;color:#222;padding:0 16px}
@@ -106,6 +106,7 @@ export function buildSweepReportHtml(o: SweepReportInput): string {
     plots.length ? `<h2>Plots</h2><div class="plots">${plots.join('\n')}</div>` : '',
     o.fit ? `<h2>Scaling-law fit</h2><pre>${esc(formatFit(o.fit))}</pre>` : '',
     ...(o.extra ?? []),
+    gainMarkdown(o.rows) ? `<h2>CE vs KD (seed means)</h2>${mdTable(gainMarkdown(o.rows))}` : '',
     '<h2>Cells</h2>', mdTable(rowsMarkdown(o.rows)),
   ]);
 }
