@@ -26,7 +26,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   report: ['io', 'engine', 'monitor'],
   recipe: ['engine', 'distill', 'teacher'], // the tables and types it configures
   serve: ['model', 'data', 'engine'], // the model it serves, the tokenizer, backend types
-  cli: ['engine', 'model', 'distill', 'data', 'teacher', 'store', 'eval', 'io', 'monitor', 'report', 'recipe', 'train', 'serve'],
+  sweep: ['engine', 'recipe', 'monitor', 'report', 'io'], // sweeps, scaling fit, tune: recipes run as `distill run` processes; plots, rng, atomic writes
+  cli: ['engine', 'model', 'distill', 'data', 'teacher', 'store', 'eval', 'io', 'monitor', 'report', 'recipe', 'train', 'serve', 'sweep'],
 };
 
 function sources(dir: string, out: string[] = []): string[] {

@@ -13,6 +13,8 @@ import { registerStore } from './store.js';
 import { registerExport } from './export.js';
 import { registerServe } from './serve.js';
 import { registerShrink } from './shrink.js';
+import { registerSweep } from './sweep.js';
+import { registerTune } from './tune.js';
 
 const version = packageVersion(new URL('../../../package.json', import.meta.url));
 const program = new Command();
@@ -39,6 +41,8 @@ registerStore(program);
 registerExport(program);
 registerServe(program);
 registerShrink(program);
+registerSweep(program);
+registerTune(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`distill: ${e instanceof Error ? e.message : String(e)}`);

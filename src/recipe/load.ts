@@ -64,6 +64,7 @@ export function validateRecipe(tree: unknown, source: string): Recipe {
 /** The files a recipe names, with their key paths (checked to exist before anything runs). */
 export function recipeFiles(r: Recipe): [key: string, path: string][] {
   const files: [string, string][] = [['data.path', r.data.path], ['data.tokenizer', r.data.tokenizer]];
+  if (r.data.valPath !== undefined) files.push(['data.valPath', r.data.valPath]);
   if (r.teacher.kind === 'checkpoint' || r.teacher.kind === 'onnx' || r.teacher.kind === 'llama-cpp') files.push(['teacher.path', r.teacher.path]);
   if (r.student.kind === 'checkpoint') files.push(['student.path', r.student.path]);
   return files;
@@ -74,6 +75,9 @@ function checkConsistency(r: Recipe, source: string): void {
   const problems: string[] = [];
   if (r.train.batchSize % r.train.gradAccum !== 0) {
     problems.push(`key 'train.gradAccum': ${r.train.gradAccum} does not divide train.batchSize ${r.train.batchSize}`);
+  }
+  if (r.data.valPath !== undefined && (r.data.format === 'pairs' || r.data.format === 'chat')) {
+    problems.push(`key 'data.valPath': a separate validation file works with data.format text or jsonl, not ${r.data.format}`);
   }
   if (r.student.kind === 'from-teacher' && r.teacher.kind !== 'checkpoint') {
     problems.push(`key 'student.kind': from-teacher needs a teacher of kind checkpoint, got '${r.teacher.kind}'`);

@@ -62,6 +62,9 @@ export const Data = z.strictObject({
   tokenizer: z.string().min(1),
   /** Last fraction of documents held out for validation. */
   validFraction: frac.default(0.1), // the convention of ../shared/data/README.md
+  /** Optional separate validation file (text: paragraphs): when set, data.path is all training
+   *  text and validation is the last validFraction of this file's paragraphs (text and jsonl only). */
+  valPath: z.string().min(1).optional(), // off: validation is held out of data.path
   /** Where token shards are cached (default ~/.cache/distill/shards, shared by every run). */
   cacheDir: z.string().optional(),
 });

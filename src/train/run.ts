@@ -83,7 +83,14 @@ function loadRunData(recipe: Recipe, tok: Tokenizer, source: string): { corpus: 
     const pairs = loadPairData({ ...d, format: d.format }, tok);
     return { corpus: { train: { tokens: pairs.train.tokens }, val: { tokens: pairs.val.tokens } }, pairs };
   }
-  const corpus = loadCorpusShards(d.path, tok, { cacheDir: d.cacheDir ?? defaultShardCacheDir(), format: d.format, field: d.field, valFraction: d.validFraction });
+  const cacheDir = d.cacheDir ?? defaultShardCacheDir();
+  if (d.valPath !== undefined) {
+    // all of data.path trains; validation is the held-out paragraphs of data.valPath
+    const train = loadCorpusShards(d.path, tok, { cacheDir, format: d.format, field: d.field, valFraction: 0 }).train;
+    const val = loadCorpusShards(d.valPath, tok, { cacheDir, format: 'text', valFraction: d.validFraction }).val;
+    return { corpus: { train, val }, pairs: null };
+  }
+  const corpus = loadCorpusShards(d.path, tok, { cacheDir, format: d.format, field: d.field, valFraction: d.validFraction });
   return { corpus, pairs: null };
 }
 
