@@ -117,7 +117,12 @@ function generationConfig(ck: LoadedCheckpoint, tok: Tokenizer): Record<string, 
 function writeExport(format: ExportFormat, src: ExportSource, tmp: string, llama2cVersion: Llama2cVersion, ggufType?: GgufWriteType, kvCache?: boolean, dtype: HfDtype = 'F32', progress?: JobProgress): string[] {
   const { checkpoint: ck, tokenizer: tok } = src;
   if (format === 'llama2c') {
-    writeFileSync(tmp, encodeLlama2c(ck.config, ck.params, llama2cVersion));
+    progress?.update(0, 2);
+    const bytes = encodeLlama2c(ck.config, ck.params, llama2cVersion);
+    progress?.update(1, 2);
+    writeFileSync(tmp, bytes);
+    progress?.update(2, 2);
+    progress?.done();
     return [];
   }
   if (format === 'gguf') {
@@ -127,15 +132,22 @@ function writeExport(format: ExportFormat, src: ExportSource, tmp: string, llama
     for (const t of Object.values(r.tensorTypes)) counts.set(t, (counts.get(t) ?? 0) + 1);
     return [`arch ${r.arch}; tensors: ${[...counts].map(([t, n]) => `${n} ${t}`).join(', ')}`];
   }
+  // hf / onnx: the writers take no callback; the line advances by stage (weights, config, tokenizer)
+  progress?.update(0, 3);
   if (format === 'onnx') writeOnnxFolder(tmp, ck.config, ck.params, { kvCache: kvCache ?? true });
   else writeHfFolder(tmp, ck.config, ck.params, dtype);
+  progress?.update(1, 3);
   const cfgPath = join(tmp, 'config.json');
   const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
   const gen = generationConfig(ck, tok!);
   for (const k of ['bos_token_id', 'eos_token_id', 'pad_token_id']) if (gen[k] !== undefined) cfg[k] = gen[k];
   writeFileSync(cfgPath, JSON.stringify(cfg, null, 2) + '\n');
   writeFileSync(join(tmp, 'generation_config.json'), JSON.stringify(gen, null, 2) + '\n');
-  return ['config.json', format === 'onnx' ? `onnx/model.onnx (opset 17${kvCache === false ? '' : ', past_key_values in, present out'})` : 'model.safetensors', 'generation_config.json', ...writeHfTokenizerFiles(tmp, tok!)];
+  progress?.update(2, 3);
+  const tokFiles = writeHfTokenizerFiles(tmp, tok!);
+  progress?.update(3, 3);
+  progress?.done();
+  return ['config.json', format === 'onnx' ? `onnx/model.onnx (opset 17${kvCache === false ? '' : ', past_key_values in, present out'})` : 'model.safetensors', 'generation_config.json', ...tokFiles];
 }
 
 /** Runs one export; returns the summary lines. */
@@ -162,7 +174,7 @@ export function runExport(source: string, f: ExportFlags): string[] {
   if (format === 'hf' || format === 'onnx') mkdirSync(tmp, { recursive: true });
   try {
     process.stderr.write(`exporting ${src.what} (${src.checkpoint.params.length} parameters) as ${format} ...\n`);
-    const files = writeExport(format, src, tmp, version, ggufType, f.kvCache, dtype, new JobProgress({ enabled: f.progress !== false, label: 'export tensors', unit: 'tensor' }));
+    const files = writeExport(format, src, tmp, version, ggufType, f.kvCache, dtype, new JobProgress({ enabled: f.progress !== false, ...(format === 'gguf' ? { label: 'export tensors', unit: 'tensor' } : { label: `export ${format} stages`, unit: 'stage' }) }));
     rmSync(f.out, { recursive: true, force: true });
     renameSync(tmp, f.out);
     const detail = format === 'llama2c' ? ` (${version === 'legacy' ? 'legacy' : `v${version}`})` : format === 'gguf' ? ` (${ggufType.toLowerCase()})` : format === 'hf' ? ` (${dtype.toLowerCase()})` : '';

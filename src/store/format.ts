@@ -2,7 +2,6 @@
 // encodings with their error bounds, and the fixed record layout derived from (V, k, encoding).
 // It reads and writes no files (shard-file.ts, manifest.ts do). Spec: docs/store-format.md.
 import { StoreError } from './errors.js';
-import { CONFIG_LIMITS } from '../model/config.js';
 
 /** Magic at the head of every shard file; the trailing digit pair is not a version (see SHARD_VERSION). */
 export const SHARD_MAGIC = 'DSTLKDST';
@@ -77,8 +76,12 @@ export function quantBits(enc: ValueEncoding): number | null {
 }
 
 /** The fixed record layout: count, k ids, [lo], k values, tail; LSB-first bit packing. */
+/** The largest vocabulary a store holds: the largest a distill model takes (CONFIG_LIMITS.vocabSize
+ *  in model/config.ts, which store/ may not import); a bigger header value is a lie, not a model. */
+const MAX_VOCAB = 2 ** 22;
+
 export function recordLayout(V: number, k: number, enc: ValueEncoding, where = 'store'): RecordLayout {
-  if (!Number.isInteger(V) || V < 2 || V > CONFIG_LIMITS.vocabSize) throw new StoreError(`${where}: vocabulary size must be an integer in [2, ${CONFIG_LIMITS.vocabSize}], got ${V}`);
+  if (!Number.isInteger(V) || V < 2 || V > MAX_VOCAB) throw new StoreError(`${where}: vocabulary size must be an integer in [2, ${MAX_VOCAB}], got ${V}`);
   if (!Number.isInteger(k) || k < 1 || k > V) throw new StoreError(`${where}: k = ${k} must be an integer in [1, V=${V}]`);
   if (!VALUE_ENCODINGS.includes(enc)) throw new StoreError(`${where}: value encoding '${enc}' is not one of ${VALUE_ENCODINGS.join(', ')}`);
   const q = quantBits(enc);
