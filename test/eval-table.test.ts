@@ -97,7 +97,7 @@ test('models with different tokenizers in one table; agreement/KL only where the
   }
   const lines = formatEvalTable(rows);
   assert.equal(lines.length, 6);
-  assert.match(lines[4], /^data\/tinystories-656k +wikitext2-tokens\/valid\.txt +512 +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+% +— +— +656k +2\.63M +[\d.]+[kM] +\d+$/);
+  assert.match(lines[4], /^tinystories-656k +valid\.txt +512 +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+% +— +— +656k +2\.63M +[\d.]+[kM] +\d+$/);
 });
 
 test('JSONL with a field, several models and texts on the command line, --json rows', () => {

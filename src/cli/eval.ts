@@ -69,7 +69,7 @@ export function registerEval(program: Command): void {
     .option('--field <name>', 'JSONL: the string field holding each document', 'text')
     .option('--split <name>', 'val | train | all', 'val')
     .option('--reference <path>', 'reference model (the teacher): top-1 agreement and KL against it, for models sharing its tokenizer')
-    .option('--reference-tokenizer <path>', "the reference's tokenizer, when it carries none")
+    .option('--reference-tokenizer <path>', "the reference's tokenizer (default: the one it carries, else the first --tokenizer)")
     .option('--seq-len <n>', `T, tokens per window (default ${DEFAULT_EVAL_SEQ_LEN}, capped at the shortest context among the models)`, intOption('--seq-len', 1))
     .option('--max-windows <n>', 'score only the first n windows', intOption('--max-windows', 1))
     .option('--backend <name>', 'ref | native (default: $DISTILL_BACKEND, else native when built)', backendOption)
@@ -102,7 +102,7 @@ export function registerEval(program: Command): void {
       const bar = new JobProgress({ enabled: f.progress, label: 'eval windows', unit: 'window' });
       const rows = await evaluateTable(be, f.model.map((path, i) => ({ path, tokenizer: toks[i] })), f.data.map((path) => ({ path, field: f.field })), {
         split: f.split as SplitName, seqLen: f.seqLen, maxWindows: f.maxWindows, prepare,
-        reference: f.reference === undefined ? undefined : { path: f.reference, tokenizer: f.referenceTokenizer },
+        reference: f.reference === undefined ? undefined : { path: f.reference, tokenizer: f.referenceTokenizer ?? (carriedTokenizerPath(loadCheckpoint(f.reference)) === null ? f.tokenizer[0] : undefined) },
         onProgress: (_label, done, total, T) => bar.update(done, total, done * T),
       });
       bar.done();
