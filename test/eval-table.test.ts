@@ -50,7 +50,7 @@ test('--split all scores a single document; val on it says why not; an empty fil
   assert.match(all.stdout, /top-1 accuracy: 21\.48%/);
   const val = distill([...base, '--data', one]);
   assert.equal(val.code, 1);
-  assert.match(val.stderr, /one-doc\.txt: only 1 document\(s\)/);
+  assert.match(val.stderr, /one-doc\.txt: only 1 document\(s\): .*; --split all scores it whole\n$/);
   const empty = join(dir, 'empty.txt');
   writeFileSync(empty, '  \n\n');
   const e = distill([...base, '--data', empty, '--split', 'all']);

@@ -11,6 +11,7 @@ import { loadModelAndTokenizer, type ModelAndTokenizer } from './load-pair.js';
 import { corpusSplitWithBytes, evaluatePerplexity, type SplitName } from './perplexity.js';
 import { forwardFlopsPerToken } from './flops.js';
 import { EvalError } from './errors.js';
+import { DataError } from '../data/errors.js';
 
 export interface EvalModelSpec { path: string; tokenizer?: string }
 export interface EvalDataSpec { path: string; field?: string }
@@ -60,7 +61,14 @@ export function evalTokens(data: EvalDataSpec, tok: Tokenizer, split: SplitName,
   let empty = false;
   try { empty = statSync(data.path).isFile() && readFileSync(data.path, 'utf8').trim().length === 0; } catch { /* missing: corpusSplitWithBytes says so */ }
   if (empty) throw new EvalError(`${data.path}: the file holds no text (0 tokens); ${need}`);
-  const s = corpusSplitWithBytes(data.path, tok, split, data.field);
+  let s: ReturnType<typeof corpusSplitWithBytes>;
+  try {
+    s = corpusSplitWithBytes(data.path, tok, split, data.field);
+  } catch (e) {
+    // one document cannot be split into train and val: say how to score it whole
+    if (e instanceof DataError && split !== 'all' && /too few to hold out/.test(e.message)) throw new EvalError(`${e.message}; --split all scores it whole`);
+    throw e;
+  }
   if (s.tokens.length < seqLen + 1) {
     throw new EvalError(`${data.path}: split ${split} gave ${s.tokens.length} tokens (${s.docs} document(s), tokenizer ${tok.source}); ${need}`);
   }
