@@ -25,10 +25,12 @@ const split = JSON.parse(readFileSync(join(fixturesDir, 'tokenizers', 'tinystori
   { paragraphs: number; train_docs: number; val_docs: number; cases: SplitCase[] };
 const splitCase = (name: string): SplitCase => split.cases.find((c) => c.tokenizer === name) as SplitCase;
 
-test('paragraphs split at empty lines only', () => {
+test('paragraphs split at empty lines, or at whitespace-only lines in a text with no empty line', () => {
   assert.deepEqual(splitParagraphs('a\n\nb'), ['a', 'b']);
   assert.deepEqual(splitParagraphs('a\nstill a\n\n\n\nb \n'), ['a\nstill a', 'b']); // trimmed
-  assert.deepEqual(splitParagraphs('a\n \nsame paragraph'), ['a\n \nsame paragraph']); // as in stories.txt
+  assert.deepEqual(splitParagraphs('a\n \nsame paragraph\n\nb'), ['a\n \nsame paragraph', 'b']); // as in stories.txt
+  // no empty line at all: whitespace-only lines separate (WikiText's " " lines)
+  assert.deepEqual(splitParagraphs(' \n = Title = \n \n body one\n \t\n body two \n'), ['= Title =', 'body one', 'body two']);
   assert.deepEqual(splitParagraphs('a\r\n\r\nb'), ['a', 'b']);
   assert.deepEqual(splitParagraphs('\n\n  \n\nx\n\n\n  y\t\n\n'), ['x', 'y']);
   assert.deepEqual(splitParagraphs(''), []);

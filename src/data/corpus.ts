@@ -49,9 +49,13 @@ export function resolveCorpusOptions(path: string, opts: CorpusOptions = {}): Re
  * as LF), each trimmed of surrounding whitespace, empty ones dropped. A line holding only spaces
  * does not split, so stories.txt has its documented 4,300 paragraphs. Trimming drops the trailing
  * spaces 930 of them carry, which llama2.c's encoder would otherwise turn into extra tokens.
+ * A text with no empty line at all but with whitespace-only lines (WikiText's " " separators)
+ * is split at those instead: its author's separators, not one giant paragraph.
  */
 export function splitParagraphs(text: string): string[] {
-  return text.replace(/\r\n/g, '\n').split(/\n{2,}/).map((p) => p.trim()).filter((p) => p.length > 0);
+  const lf = text.replace(/\r\n/g, '\n');
+  const sep = /\n{2,}/.test(lf) || !/\n[ \t]+\n/.test(`\n${lf}\n`) ? /\n{2,}/ : /\n(?:[ \t]*\n)+/;
+  return lf.split(sep).map((p) => p.trim()).filter((p) => p.length > 0);
 }
 
 /** The JSON object of every non-empty line with its 1-based line number; a line that is not one

@@ -1,7 +1,7 @@
 // Evaluation of a model over non-overlapping windows of a token stream (data/batcher.ts
 // evalWindows): the mean next-token loss — the one validation loss, used during training, after
 // it and by `distill eval` — and, against a teacher, the mean KL(teacher ‖ student) per token at
-// T = 1 and the top-1 agreement of their argmaxes, all on the backend's ops. Also a teacher's own
+// T = 1 and the top-1 agreement of their argmaxes; the top-1 next-token accuracy, all on the backend's ops. Also a teacher's own
 // loss on the same windows. It does not train and keeps no state between calls.
 import { DEFAULT_IGNORE_INDEX, type Backend } from '../engine/backend.js';
 import { evalWindows, splitWindows, type TokenStream } from '../data/batcher.js';
@@ -16,6 +16,8 @@ export interface DistillEvalResult {
   klToTeacher: number | null;
   /** Fraction of positions where teacher and student argmaxes agree (null without a teacher). */
   top1Agreement: number | null;
+  /** Fraction of positions where the student's argmax (ties to the lower id) is the target. */
+  top1Accuracy: number;
   /** Windows and tokens scored. */
   windows: number;
   tokens: number;
@@ -84,12 +86,14 @@ export async function evaluateStudent(be: Backend, student: Model, acts: Activat
   onProgress?: (windows: number) => void): Promise<DistillEvalResult> {
   const start = performance.now();
   const V = student.config.vocabSize;
-  let lossSum = 0, klSum = 0, agree = 0, count = 0, windows = 0;
+  let lossSum = 0, klSum = 0, agree = 0, correct = 0, count = 0, windows = 0;
   for (const { rows, N, inputs, targets, offsets } of batches(src, B, T, scratch, maxWindows)) {
     const t = teacher ? await teacher.predict({ tokens: inputs, B: rows, T, split: src.split, offsets, V, accept: ['logits'], temperature: 1 }) : null;
     const logits = forward(be, student, acts, inputs, rows, T);
     be.crossEntropyForward(scratch.rowLoss, scratch.rowLse, logits, targets, N, V, DEFAULT_IGNORE_INDEX);
     lossSum += sum(scratch.rowLoss, N);
+    be.topkForward(scratch.top1, scratch.top1Student, logits, N, V, 1);
+    for (let i = 0; i < N; i++) if (scratch.top1Student[i] === targets[i]) correct++;
     if (t) {
       if (t.kind !== 'logits') throw new EvalError(`evaluateStudent: teacher ${teacher!.description} answered with ${t.kind} rows, not logits`);
       // KL(teacher ‖ student) at T = 1 per row, and where their argmaxes (top-1, ties to the lower id) agree
@@ -98,7 +102,6 @@ export async function evaluateStudent(be: Backend, student: Model, acts: Activat
         divergence: { kind: 'forward-kl' }, temperature: 1, scaleT2: false, ignoreIndex: DEFAULT_IGNORE_INDEX, gradScale: 1, accumulate: false,
       });
       klSum += kl.loss * N;
-      be.topkForward(scratch.top1, scratch.top1Student, logits, N, V, 1);
       be.topkForward(scratch.top1, scratch.top1Teacher, t.logits, N, V, 1);
       for (let i = 0; i < N; i++) if (scratch.top1Student[i] === scratch.top1Teacher[i]) agree++;
     }
@@ -110,6 +113,7 @@ export async function evaluateStudent(be: Backend, student: Model, acts: Activat
     valLoss: count ? lossSum / count : NaN,
     klToTeacher: teacher ? (count ? klSum / count : NaN) : null,
     top1Agreement: teacher ? (count ? agree / count : NaN) : null,
+    top1Accuracy: count ? correct / count : NaN,
     windows, tokens: count,
     seconds: (performance.now() - start) / 1000,
   };

@@ -16,6 +16,7 @@ import { documentTokenBytes } from './text-bytes.js';
 import { createActivations, type Model } from '../model/index.js';
 import { createEvalScratch, evaluateStudent } from './distill-eval.js';
 import { EvalError } from './errors.js';
+import type { Teacher } from '../teacher/teacher.js';
 
 export { EvalError } from './errors.js';
 
@@ -28,6 +29,8 @@ export interface PerplexityOptions {
   batchSize?: number;
   /** Bytes of text each token stands for (text-bytes.ts): with them, the loss is also given per byte. */
   tokenBytes?: ArrayLike<number>;
+  /** A reference model sharing the tokenizer: KL(reference ‖ model) and top-1 agreement on the same windows. */
+  reference?: Teacher;
   /** Called after each batch: windows scored so far, windows in all (for a progress line). */
   onProgress?: (windows: number, total: number) => void;
 }
@@ -39,6 +42,11 @@ export interface PerplexityResult {
   perplexity: number;
   windows: number;
   seqLen: number;
+  /** Fraction of targets that are the model's argmax (ties to the lower id). */
+  top1Accuracy: number;
+  /** With a reference: mean KL(reference ‖ model) per token (nats) and top-1 agreement; else null. */
+  klToReference: number | null;
+  top1Agreement: number | null;
   /** Targets scored: windows * seqLen. */
   tokensScored: number;
   /** Wall time of the forward passes (s) and the resulting throughput. */
@@ -55,18 +63,16 @@ export interface PerplexityResult {
 export type SplitName = 'train' | 'val' | 'all';
 
 /** Token ids of a corpus split per shared/data/README.md (src/data tokenizeDocuments: BOS + tokens per
- *  paragraph, last 10% val), and the bytes of text each token stands for (text-bytes.ts). */
-export function corpusSplitWithBytes(path: string, tok: Tokenizer, split: SplitName): { tokens: Uint32Array; tokenBytes: Float64Array } {
-  const o = resolveCorpusOptions(path);
+ *  paragraph, last 10% val), and the bytes of text each token stands for (text-bytes.ts). 'all'
+ *  holds nothing out, so a single document (a book, an article) can be scored whole. `field`: the
+ *  JSONL string field (default 'text'). */
+export function corpusSplitWithBytes(path: string, tok: Tokenizer, split: SplitName, field?: string): { tokens: Uint32Array; tokenBytes: Float64Array; docs: number } {
+  const o = resolveCorpusOptions(path, { field, valFraction: split === 'all' ? 0 : undefined });
   const docs = corpusDocuments(path, readCorpusBytes(path), o);
   const c = tokenizeDocuments(path, docs, tok, o.valFraction);
   const nTrain = docs.length - c.valDocs;
-  const pick = split === 'train' ? { tokens: c.train, docs: docs.slice(0, nTrain) } : split === 'val' ? { tokens: c.val, docs: docs.slice(nTrain) } : null;
-  if (pick) return { tokens: pick.tokens, tokenBytes: documentTokenBytes(tok, pick.docs, pick.tokens) };
-  const all = new Uint32Array(c.train.length + c.val.length);
-  all.set(c.train);
-  all.set(c.val, c.train.length);
-  return { tokens: all, tokenBytes: documentTokenBytes(tok, docs, all) };
+  const pick = split === 'val' ? { tokens: c.val, docs: docs.slice(nTrain) } : { tokens: c.train, docs: docs.slice(0, nTrain) };
+  return { tokens: pick.tokens, tokenBytes: documentTokenBytes(tok, pick.docs, pick.tokens), docs: pick.docs.length };
 }
 
 /** The token ids of corpusSplitWithBytes alone. */
@@ -88,7 +94,7 @@ export async function evaluatePerplexity(be: Backend, model: Model, tokens: Toke
   if (opts.maxWindows !== undefined) W = Math.min(W, opts.maxWindows);
   const B = Math.max(1, Math.min(opts.batchSize ?? 8, W));
   const acts = createActivations(c, B, T, { training: false, allLogits: true });
-  const r = await evaluateStudent(be, model, acts, null, { tokens, split: 'val', what: 'evaluation tokens' }, B, T, createEvalScratch(B, T), W,
+  const r = await evaluateStudent(be, model, acts, opts.reference ?? null, { tokens, split: 'val', what: 'evaluation tokens' }, B, T, createEvalScratch(B, T), W,
     opts.onProgress && ((done: number) => opts.onProgress!(done, W)));
   // Windows are contiguous from 0, so the targets scored are tokens[1 .. W*T].
   let bytes: number | null = null;
@@ -98,7 +104,7 @@ export async function evaluatePerplexity(be: Backend, model: Model, tokens: Toke
   }
   const natsPerByte = bytes ? (r.valLoss * r.tokens) / bytes : null;
   return {
-    meanLoss: r.valLoss, perplexity: Math.exp(r.valLoss), windows: r.windows, seqLen: T, tokensScored: r.tokens,
+    meanLoss: r.valLoss, perplexity: Math.exp(r.valLoss), top1Accuracy: r.top1Accuracy, klToReference: r.klToTeacher, top1Agreement: r.top1Agreement, windows: r.windows, seqLen: T, tokensScored: r.tokens,
     seconds: r.seconds, tokensPerSecond: r.tokens / Math.max(r.seconds, 1e-9),
     bytesScored: bytes, natsPerByte, bitsPerByte: natsPerByte === null ? null : natsPerByte / Math.LN2,
   };

@@ -65,6 +65,7 @@ export function validateRecipe(tree: unknown, source: string): Recipe {
 export function recipeFiles(r: Recipe): [key: string, path: string][] {
   const files: [string, string][] = [['data.path', r.data.path], ['data.tokenizer', r.data.tokenizer]];
   if (r.data.valPath !== undefined) files.push(['data.valPath', r.data.valPath]);
+  r.eval.extra.forEach((x, i) => files.push([`eval.extra[${i}].path`, x.path]));
   if (r.teacher.kind === 'checkpoint' || r.teacher.kind === 'onnx' || r.teacher.kind === 'llama-cpp') files.push(['teacher.path', r.teacher.path]);
   if (r.student.kind === 'checkpoint') files.push(['student.path', r.student.path]);
   return files;

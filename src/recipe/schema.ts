@@ -240,6 +240,12 @@ export const Eval = z.strictObject({
     maxTokens: posInt.default(48), // a sentence or two of a story
     temperature: z.number().min(0).default(0), // greedy: comparable across runs
   }).default({ prompts: ['Once upon a time'], maxTokens: 48, temperature: 0 }),
+  // out-of-domain sets the final eval also scores, each whole file: none unless named
+  extra: z.array(z.strictObject({
+    name: z.string().regex(/^[\w.-]+$/, 'a name of letters, digits, _ . -'),
+    path: z.string().min(1),
+    field: z.string().min(1).optional(), // JSONL: the corpus default ('text')
+  })).default([]),
 });
 
 export const Monitor = z.strictObject({
@@ -263,7 +269,7 @@ export const Recipe = z.strictObject({
     teacher: { labelSmoothing: 0, topP: 1, tail: 'bucket' }, ignoreIndex: DEFAULT_IGNORE_INDEX,
   }),
   train: Train,
-  eval: Eval.default({ every: 50, samples: { prompts: ['Once upon a time'], maxTokens: 48, temperature: 0 } }),
+  eval: Eval.default({ every: 50, samples: { prompts: ['Once upon a time'], maxTokens: 48, temperature: 0 }, extra: [] }),
   monitor: Monitor.default({ logEvery: 10, tensorboard: true, progress: true }),
 });
 

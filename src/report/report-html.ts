@@ -4,6 +4,7 @@
 // string: inline CSS and SVG, no scripts, no external resources.
 
 import { compareKdBaseline, type Comparison } from './compare.js';
+import { domainSection } from './domain-table.js';
 import { kdBaselineChart } from './kd-chart.js';
 import { overDistillationTable } from './over-distillation.js';
 import { chartSections, runColor, singleValueTable } from './report-charts.js';
@@ -216,6 +217,7 @@ export function buildReportHtml(runs: RunData[], o: ReportHtmlOptions = {}): str
     overDistillationTable(runs),
     runsSection(runs),
     evalSection(runs),
+    domainSection(runs),
     chartSections(runs, o),
     singleValueTable(runs),
     profileSection(runs),

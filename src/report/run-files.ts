@@ -26,6 +26,8 @@ export interface EvalEntry {
   tokensPerSec?: number;
   /** GGUF weight bytes per tensor type ("F32", "Q8_0", ...): what an export of the model weighs. */
   exportBytes?: Record<string, number>;
+  /** Recipe eval.extra sets (out-of-domain text) by name: nats/token and bits/byte. */
+  extra?: Record<string, { valLoss: number; bitsPerByte?: number }>;
 }
 
 export interface RunInfo {
@@ -124,6 +126,14 @@ function readEvalEntry(file: string, where: string, raw: unknown): EvalEntry | u
       throw new ReportError(file, `"${where}.exportBytes" must map tensor types to byte counts, got ${JSON.stringify(x)}`);
     }
     e.exportBytes = x as Record<string, number>;
+  }
+  if (r.extra !== undefined) {
+    const x = r.extra;
+    const ok = (v: unknown) => typeof v === 'object' && v !== null && typeof (v as Record<string, unknown>).valLoss === 'number';
+    if (typeof x !== 'object' || x === null || Array.isArray(x) || !Object.values(x).every(ok)) {
+      throw new ReportError(file, `"${where}.extra" must map set names to {valLoss, bitsPerByte}, got ${JSON.stringify(x)}`);
+    }
+    e.extra = x as EvalEntry['extra'];
   }
   for (const f of EVAL_FIELDS) {
     const v = r[f];

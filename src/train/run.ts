@@ -10,6 +10,7 @@ import { alwaysOne, resolveSchedule } from '../distill/index.js';
 import { defaultShardCacheDir, loadCorpusShards, loadTokenizer, type Tokenizer } from '../data/index.js';
 import { loadPairData, type PairCorpus } from '../data/pairs.js';
 import type { TokenStream } from '../data/batcher.js';
+import { evaluateExtraSets } from '../eval/extra-sets.js';
 import { createEvalScratch, evaluateTeacher } from '../eval/distill-eval.js';
 import { sampleContinuations } from '../eval/samples.js';
 import { diversityScalars, sampleDiversity } from '../eval/sample-diversity.js';
@@ -175,14 +176,18 @@ export async function runRecipe(opts: RunOptions): Promise<RunSummary> {
       teacherEval = { valLoss: r.valLoss, params: teacher.params ?? 0 };
     }
     const fe = loop.finalEval;
+    // eval.extra: the same student (and teacher) on out-of-domain text, whole files
+    const extra = recipe.eval.extra.length === 0 ? null : await evaluateExtraSets(be, recipe.eval.extra, tok, student,
+      teacher?.scoresAnyText && !cross ? teacher : null, Bm, T, recipe.eval.maxWindows);
     writeRunJson(runDir, 'eval.json', {
       student: {
         valLoss: fe.valLoss, ppl: Math.exp(fe.valLoss), klToTeacher: fe.klToTeacher, top1Agreement: fe.top1Agreement,
         params: student.layout.total, tokensPerSec: loop.tokensPerSec, valTokens: fe.tokens,
         // what `distill export --format gguf --quant T` (or `--dtype f32|f16`) stores as weights, per type
         exportBytes: Object.fromEntries(EXPORT_SIZE_TYPES.map((t) => [t, ggufWeightBytes(student.config, t)])),
+        ...(extra ? { extra: extra.student } : {}),
       },
-      teacher: teacherEval ? { name: teacher!.description, valLoss: teacherEval.valLoss, ppl: Math.exp(teacherEval.valLoss), params: teacherEval.params } : undefined,
+      teacher: teacherEval ? { name: teacher!.description, valLoss: teacherEval.valLoss, ppl: Math.exp(teacherEval.valLoss), params: teacherEval.params, ...(extra?.teacher ? { extra: extra.teacher } : {}) } : undefined,
       timings: loop.timings,
     });
     monitor.close();
