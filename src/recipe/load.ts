@@ -92,15 +92,19 @@ function checkConsistency(r: Recipe, source: string): void {
   if (problems.length) throw new RecipeError(`${source}: invalid recipe:\n  ${problems.join('\n  ')}`);
 }
 
+/** Parses a YAML file (a recipe, a sweep); a missing file or bad YAML is one `error` naming the file. */
+export function readYamlFile(path: string, what: string, error: (message: string) => Error): unknown {
+  if (!existsSync(path)) throw error(`${what} file not found: ${path}`);
+  try {
+    return parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw error(`${path}: not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
 /** Reads, overrides, validates and checks a recipe file. */
 export function loadRecipe(path: string, overrides: readonly string[] = [], opts: { checkFiles?: boolean } = {}): Recipe {
-  if (!existsSync(path)) throw new RecipeError(`recipe file not found: ${path}`);
-  let tree: unknown;
-  try {
-    tree = parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new RecipeError(`${path}: not valid YAML: ${(e as Error).message.split('\n')[0]}`);
-  }
+  const tree = readYamlFile(path, 'recipe', (m) => new RecipeError(m));
   if (tree === null || typeof tree !== 'object' || Array.isArray(tree)) {
     throw new RecipeError(`${path}: a recipe is a YAML mapping (key: value lines), got ${Array.isArray(tree) ? 'a list' : String(tree)}`);
   }

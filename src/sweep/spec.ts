@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { loadRecipe } from '../recipe/load.js';
+import { loadRecipe, readYamlFile } from '../recipe/load.js';
 import { SweepError } from './errors.js';
 
 /** One axis value: a scalar, or a mapping (see flattenValue for how it applies). */
@@ -111,13 +111,7 @@ export function expandSweep(spec: SweepSpec, source: string): SweepCell[] {
 
 /** Reads and validates SWEEP.yaml; errors name the file and the key. */
 export function loadSweep(path: string): SweepSpec {
-  if (!existsSync(path)) throw new SweepError(`sweep file not found: ${path}`);
-  let tree: unknown;
-  try {
-    tree = parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new SweepError(`${path}: not valid YAML: ${(e as Error).message.split('\n')[0]}`);
-  }
+  const tree = readYamlFile(path, 'sweep', (m) => new SweepError(m));
   const r = SweepSpec.safeParse(tree);
   if (!r.success) {
     const lines = r.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown key '${i.keys.join("', '")}'` : `key '${i.path.map(String).join('.') || '(top level)'}': ${i.message}`));
